@@ -1,0 +1,1 @@
+"""Getting a store's data in: readers, format adapters, validation, pseudonymization, ingest."""

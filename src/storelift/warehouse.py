@@ -1,0 +1,196 @@
+"""The warehouse: an Ibis connection given by URL, and the only code that knows where data lives.
+
+URLs: ``duckdb:///path/file.duckdb`` (the default, embedded), ``duckdb://`` (in memory),
+``pyspark://local[2]`` (a local Spark session; ``?warehouse=DIR`` sets its storage folder) and
+``postgres://user:password@host:port/database``. Every capability reads ``Warehouse.table(name)``
+and gets an Ibis expression, so the same batch code runs on each engine.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import ibis
+import pandas as pd
+
+from .errors import WarehouseError
+from .schema import TABLES, TableSpec
+
+
+@dataclass(frozen=True)
+class WarehouseURL:
+    engine: str
+    target: str
+    options: dict[str, str]
+
+    @classmethod
+    def parse(cls, url: str, base_dir: Path | None = None) -> "WarehouseURL":
+        parsed = urlparse(url)
+        engine = parsed.scheme.lower()
+        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        if engine == "duckdb":
+            target = (parsed.netloc + parsed.path) if parsed.netloc else parsed.path
+            if target in ("", "/", ":memory:"):
+                target = ":memory:"
+            elif base_dir is not None and not os.path.isabs(target):
+                target = str(base_dir / target)
+            return cls("duckdb", target, options)
+        if engine == "pyspark":
+            return cls("pyspark", parsed.netloc or "local[2]", options)
+        if engine in ("postgres", "postgresql"):
+            return cls("postgres", url.split("?", 1)[0].replace("postgresql://", "postgres://", 1), options)
+        raise WarehouseError(
+            f"warehouse url {url!r}: unknown engine {engine!r}; use duckdb:///path/warehouse.duckdb, "
+            "pyspark://local[2] or postgres://user:password@host/database in storelift.toml [warehouse] url"
+        )
+
+
+def _spark_session(master: str, options: dict[str, str]):
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise WarehouseError("pyspark:// needs the spark extra: pip install 'storelift[spark]'") from exc
+    builder = (
+        SparkSession.builder.master(master)
+        .appName("storelift")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", options.get("shuffle_partitions", "4"))
+        .config("spark.driver.memory", options.get("driver_memory", "2g"))
+    )
+    if "warehouse" in options:
+        builder = builder.config("spark.sql.warehouse.dir", options["warehouse"])
+    return builder.getOrCreate()
+
+
+class Warehouse:
+    """Canonical tables behind one Ibis backend."""
+
+    def __init__(self, url: str, base_dir: Path | None = None):
+        self.url = url
+        self.location = WarehouseURL.parse(url, base_dir)
+        self.con = self._connect()
+
+    @property
+    def engine(self) -> str:
+        return self.location.engine
+
+    def _connect(self):
+        loc = self.location
+        try:
+            if loc.engine == "duckdb":
+                if loc.target != ":memory:":
+                    Path(loc.target).parent.mkdir(parents=True, exist_ok=True)
+                return ibis.duckdb.connect(loc.target)
+            if loc.engine == "pyspark":
+                return ibis.pyspark.connect(_spark_session(loc.target, loc.options))
+            return ibis.connect(loc.target)
+        except WarehouseError:
+            raise
+        except Exception as exc:
+            raise WarehouseError(f"cannot open warehouse {self.url!r}: {exc}") from exc
+
+    # -- tables --------------------------------------------------------------------------
+    def ensure_tables(self, specs: list[TableSpec] | None = None) -> None:
+        """Create every canonical table that does not exist yet (never touches existing ones)."""
+        existing = set(self.con.list_tables())
+        for t in specs or list(TABLES.values()):
+            if t.name not in existing:
+                self.con.create_table(t.name, schema=t.ibis_schema())
+
+    def has_table(self, name: str) -> bool:
+        return name in self.con.list_tables()
+
+    def table(self, name: str) -> ibis.Table:
+        if not self.has_table(name):
+            raise WarehouseError(
+                f"table {name!r} is not in the warehouse {self.url!r}; run `storelift init` or ingest data first"
+            )
+        return self.con.table(name)
+
+    def count(self, name: str) -> int:
+        return int(self.table(name).count().execute())
+
+    def execute(self, expr) -> pd.DataFrame:
+        return expr.execute()
+
+    def insert(self, name: str, frame: pd.DataFrame) -> int:
+        """Append rows whose columns follow the table's canonical schema."""
+        if frame.empty:
+            return 0
+        spec = TABLES.get(name)
+        if spec is not None:
+            frame = conform(frame, spec)
+        self.con.insert(name, ibis.memtable(frame, schema=spec.ibis_schema() if spec else None))
+        return len(frame)
+
+    def existing_keys(self, name: str, keys: pd.DataFrame) -> pd.DataFrame:
+        """The subset of `keys` (a frame of key columns) already present in table `name`."""
+        if keys.empty:
+            return keys.iloc[0:0]
+        spec = TABLES[name]
+        probe = ibis.memtable(conform(keys, spec, columns=list(keys.columns)))
+        target = self.table(name).select(*keys.columns)
+        found = target.semi_join(probe, list(keys.columns)).distinct()
+        return found.execute()
+
+    def insert_new(self, name: str, frame: pd.DataFrame) -> pd.Series:
+        """Insert the rows whose natural key is not in the table yet (first wins within `frame`).
+
+        Returns a boolean Series aligned to `frame`: True where the row was inserted.
+        """
+        spec = TABLES[name]
+        key = list(spec.key)
+        if frame.empty:
+            return pd.Series([], dtype=bool, index=frame.index)
+        first = ~frame.duplicated(subset=key, keep="first")
+        existing = self.existing_keys(name, frame.loc[first, key].drop_duplicates())
+        if existing.empty:
+            is_new = first
+        else:
+            probe = conform(frame[key], spec, columns=key)
+            marker = conform(existing, spec, columns=key).assign(_exists=True)
+            hit = probe.merge(marker, on=key, how="left")["_exists"].fillna(False).to_numpy(dtype=bool)
+            is_new = first & ~pd.Series(hit, index=frame.index)
+        self.insert(name, frame.loc[is_new])
+        return is_new
+
+    def replace(self, name: str, expr: ibis.Table) -> None:
+        """Rewrite table `name` from an expression (which may read the table itself)."""
+        staged = f"_stage_{name}"
+        self.con.create_table(staged, expr, overwrite=True)
+        self.con.create_table(name, self.con.table(staged), overwrite=True)
+        self.con.drop_table(staged)
+
+    def close(self) -> None:
+        disconnect = getattr(self.con, "disconnect", None)
+        if disconnect is not None:
+            disconnect()
+
+
+def conform(frame: pd.DataFrame, spec: TableSpec, columns: list[str] | None = None) -> pd.DataFrame:
+    """`frame` with exactly the spec's columns (missing ones null) in canonical dtypes."""
+    out = {}
+    for name in columns or spec.column_names:
+        col = spec.column(name)
+        values = frame[name] if name in frame.columns else pd.Series([None] * len(frame), index=frame.index)
+        out[name] = _as_dtype(values, col.dtype)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _as_dtype(values: pd.Series, dtype: str) -> pd.Series:
+    if dtype == "string":
+        return values.astype(object).where(values.notna(), None).map(lambda v: v if v is None else str(v))
+    if dtype == "int64":
+        return pd.to_numeric(values, errors="coerce").astype("Int64")
+    if dtype == "float64":
+        return pd.to_numeric(values, errors="coerce").astype("float64")
+    if dtype == "boolean":
+        return values.astype("boolean")
+    if dtype == "timestamp":
+        ts = pd.to_datetime(values, errors="coerce", utc=True)
+        return ts.dt.tz_localize(None).astype("datetime64[us]")
+    raise ValueError(f"unknown dtype {dtype!r}")
