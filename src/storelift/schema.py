@@ -336,7 +336,7 @@ AUDIT_LOG = TableSpec(
 QUARANTINE = TableSpec(
     "quarantine",
     "Source rows that failed validation, with where they came from and why. Nothing is dropped silently.",
-    ("ingest_id", "line"),
+    ("source_file", "line", "raw"),
     (
         _c("ingest_id", "string", "The ingest run.", required=True),
         _c("source_file", "string", "File the row came from.", required=True),
