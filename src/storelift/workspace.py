@@ -141,6 +141,16 @@ class Workspace:
     def models_dir(self) -> Path:
         return self.root / "models"
 
+    def ingest_options(self):
+        """Ingest settings from storelift.toml, with the pseudonymization key loaded."""
+        from .data.ingest import IngestOptions
+
+        c = self.config
+        return IngestOptions(
+            chunk_rows=c.chunk_rows, source_timezone=c.source_timezone, keep_raw_pii=c.keep_raw_pii,
+            pii_key=None if c.keep_raw_pii else self.pii_key(), custom_events=tuple(c.custom_events),
+        )
+
     def pii_key(self) -> bytes:
         return pii.load_key(Path(self.config.key_file) if self.config.key_file else None)
 

@@ -269,8 +269,8 @@ def _mixed_currencies(tables: Tables) -> dict:
         t = loaded(tables, name)
         if t is None:
             continue
-        counts = (t.filter(t.currency.notnull()).group_by("currency").aggregate(n=t.count())
-                  .order_by(ibis.desc("n")).execute())
+        priced = t.filter(t.currency.notnull())
+        counts = priced.group_by("currency").aggregate(n=priced.count()).order_by(ibis.desc("n")).execute()
         if counts.empty:
             continue
         total = counts["n"].sum()

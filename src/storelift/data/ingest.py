@@ -25,7 +25,7 @@ from .formats import registry
 from .formats.base import Adapter, IngestContext
 from .readers import Progress, RawChunk, raw_text
 from .refunds import link_refunds
-from .validate import coerce_and_check
+from .validate import coerce_and_check, utc_now
 
 
 @dataclass
@@ -80,7 +80,7 @@ def ingest_file(
     report = IngestReport(uuid.uuid4().hex, str(path.resolve()), adapter.name)
     ctx = IngestContext(source=f"{adapter.name}:{path.name}", source_timezone=adapter.timezone or options.source_timezone)
     allowed_events = SEGMENT_EVENTS | frozenset(options.custom_events)
-    started = pd.Timestamp.utcnow().tz_localize(None)
+    started = utc_now()
     t0 = time.perf_counter()
     for chunk in adapter.read(path, options.chunk_rows, progress):
         _ingest_chunk(warehouse, adapter, chunk, ctx, options, allowed_events, report)
@@ -89,7 +89,7 @@ def ingest_file(
     report.seconds = time.perf_counter() - t0
     warehouse.insert("ingest_runs", pd.DataFrame([{
         "ingest_id": report.ingest_id, "source_file": report.source_file, "format": report.format,
-        "started_at": started, "finished_at": pd.Timestamp.utcnow().tz_localize(None),
+        "started_at": started, "finished_at": utc_now(),
         "rows_read": report.rows_read, "rows_loaded": report.rows_loaded,
         "rows_quarantined": report.rows_quarantined, "rows_duplicate": report.rows_duplicate,
     }]))
@@ -168,7 +168,7 @@ def _pseudonymize(frame: pd.DataFrame, table: str, options: IngestOptions) -> pd
 def _quarantine(warehouse, report, reasons, raws, adapter, frame, options) -> None:
     if not reasons:
         return
-    now = pd.Timestamp.utcnow().tz_localize(None)
+    now = utc_now()
     rows = []
     for line in sorted(reasons):
         raw = raws.get(line, "")

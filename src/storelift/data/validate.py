@@ -20,6 +20,11 @@ _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 
 
+def utc_now() -> pd.Timestamp:
+    """Now, as the naive UTC timestamp the warehouse stores."""
+    return pd.Timestamp.now("UTC").tz_localize(None)
+
+
 def _blank(values: pd.Series) -> pd.Series:
     """True where a value is missing: null, NaN or an empty string."""
     isna = values.isna()
@@ -97,7 +102,7 @@ def coerce_and_check(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Typed copy of `frame` (canonical columns + `_line`) and its problems as (`_line`, reason) rows."""
     names = source_names or {}
-    now = now or pd.Timestamp.utcnow().tz_localize(None)
+    now = now or utc_now()
     latest = now + pd.Timedelta(days=1)
     problems: list[pd.DataFrame] = []
     lines = frame["_line"]
