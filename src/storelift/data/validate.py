@@ -25,7 +25,7 @@ def utc_now() -> pd.Timestamp:
     return pd.Timestamp.now("UTC").tz_localize(None)
 
 
-def _blank(values: pd.Series) -> pd.Series:
+def is_blank(values: pd.Series) -> pd.Series:
     """True where a value is missing: null, NaN or an empty string."""
     isna = values.isna()
     if values.dtype == object or pd.api.types.is_string_dtype(values):
@@ -40,7 +40,7 @@ def parse_times(values: pd.Series, source_timezone: str = "UTC") -> pd.Series:
         if ts.dt.tz is None:
             ts = ts.dt.tz_localize(source_timezone, ambiguous=False, nonexistent="shift_forward")
         return ts.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
-    text = values.astype(object).where(~_blank(values), None)
+    text = values.astype(object).where(~is_blank(values), None)
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
     present = text.notna()
     if not present.any():
@@ -124,7 +124,7 @@ def coerce_and_check(
             out[col.name] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
             continue
         raw = frame[col.name]
-        blank = _blank(raw)
+        blank = is_blank(raw)
         if col.dtype == "string":
             typed = _to_string(raw)
         elif col.dtype in ("float64", "int64"):

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ...errors import IngestError
 from ..readers import read_delimited, read_parquet
+from ..validate import is_blank
 from .base import Adapter, IngestContext, Mapped, header_of, problems_frame
 
 # Online Retail II renamed four columns; both layouts map to the first one's names.
@@ -68,7 +69,9 @@ class OnlineRetailAdapter(Adapter):
         bad_qty = qty.isna() | (qty == 0)
         problems = problems_frame(
             frame.loc[bad_qty, "_line"],
-            [f"'Quantity' is {v!r}; it must be a non-zero number" for v in frame.loc[bad_qty, "Quantity"]],
+            [f"'Quantity' is {v!r}, " + ("zero; a line must sell or return at least one unit" if n == 0
+                                          else "not a number; fix the value")
+             for v, n in zip(frame.loc[bad_qty, "Quantity"], qty[bad_qty])],
         )
         is_cancel = invoice.str.upper().str.startswith("C")
         is_refund = (is_cancel | (qty < 0)) & ~bad_qty
@@ -99,7 +102,7 @@ class OnlineRetailAdapter(Adapter):
         neg = pd.to_numeric(refunds.pop("unit_price_check"), errors="coerce") < 0
         refund_price_problems = problems_frame(
             refunds.loc[neg, "_line"], ["'UnitPrice' is negative; a price must be at least 0"] * int(neg.sum()))
-        known = frame[~bad_qty & frame["CustomerID"].notna()]
+        known = frame[~bad_qty & ~is_blank(frame["CustomerID"])]
         customers = pd.DataFrame({"_line": known["_line"], "customer_id": known["CustomerID"], "country": known["Country"]})
         ok = frame[~bad_qty]
         products = pd.DataFrame({
