@@ -28,8 +28,12 @@ class WarehouseURL:
 
     @classmethod
     def parse(cls, url: str, base_dir: Path | None = None) -> "WarehouseURL":
+        engine = url.split("://", 1)[0].lower() if "://" in url else ""
+        if engine == "pyspark":  # the master, e.g. local[2], is no host name: parse by hand
+            master, _, query = url.split("://", 1)[1].partition("?")
+            options = {k: v[-1] for k, v in parse_qs(query).items()}
+            return cls("pyspark", master or "local[2]", options)
         parsed = urlparse(url)
-        engine = parsed.scheme.lower()
         options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
         if engine == "duckdb":
             target = (parsed.netloc + parsed.path) if parsed.netloc else parsed.path
@@ -38,8 +42,6 @@ class WarehouseURL:
             elif base_dir is not None and not os.path.isabs(target):
                 target = str(base_dir / target)
             return cls("duckdb", target, options)
-        if engine == "pyspark":
-            return cls("pyspark", parsed.netloc or "local[2]", options)
         if engine in ("postgres", "postgresql"):
             return cls("postgres", url.split("?", 1)[0].replace("postgresql://", "postgres://", 1), options)
         raise WarehouseError(
@@ -181,9 +183,13 @@ def conform(frame: pd.DataFrame, spec: TableSpec, columns: list[str] | None = No
     return pd.DataFrame(out, index=frame.index)
 
 
+def _missing(value) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
+
+
 def _as_dtype(values: pd.Series, dtype: str) -> pd.Series:
-    if dtype == "string":
-        return values.astype(object).where(values.notna(), None).map(lambda v: v if v is None else str(v))
+    if dtype == "string":  # explicit None: Spark turns a NaN in a string column into the text 'NaN'
+        return pd.Series([None if _missing(v) else str(v) for v in values], index=values.index, dtype=object)
     if dtype == "int64":
         return pd.to_numeric(values, errors="coerce").astype("Int64")
     if dtype == "float64":

@@ -137,6 +137,10 @@ def _ingest_chunk(warehouse, adapter: Adapter, chunk: RawChunk, ctx, options, al
             good = good[~good["_line"].isin(bad)]
         if good.empty:
             continue
+        if name not in adapter.fact_tables:
+            # reference rows repeated within the chunk (an order header on each of its lines) merge
+            # into one, each column taking its first non-null value
+            good = good.groupby(list(TABLES[name].key), sort=False, dropna=False).first().reset_index()
         good = _pseudonymize(good, name, options)
         good = good.assign(source=ctx.source) if "source" in TABLES[name].column_names else good
         is_new = warehouse.insert_new(name, good)

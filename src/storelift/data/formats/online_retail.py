@@ -33,6 +33,13 @@ def product_type(codes: pd.Series) -> pd.Series:
     return pd.Series(kind, index=codes.index)
 
 
+def whole_number_ids(values: pd.Series) -> pd.Series:
+    """Customer ids as their digits: 17850, 17850.0 and "17850.0" (a CSV written from a float column) agree."""
+    text = values.astype(object).where(values.notna(), None)
+    return text.map(lambda v: v if v is None else (str(int(v)) if isinstance(v, float) else
+                                                   str(v).strip().removesuffix(".0")))
+
+
 class OnlineRetailAdapter(Adapter):
     name = "online_retail"
     description = "UCI Online Retail (2010-2011) or Online Retail II invoice lines, CSV or Parquet"
@@ -62,6 +69,7 @@ class OnlineRetailAdapter(Adapter):
         missing = [c for c in COLUMNS if c not in frame.columns]
         if missing:
             raise IngestError(f"Online Retail file lacks column(s) {missing}; expected {COLUMNS} or {LAYOUT_II}")
+        frame = frame.assign(CustomerID=whole_number_ids(frame["CustomerID"]))
         invoice = frame["InvoiceNo"].astype(object).where(frame["InvoiceNo"].notna(), "").astype(str).str.strip()
         qty = pd.to_numeric(frame["Quantity"], errors="coerce")
         price = pd.to_numeric(frame["UnitPrice"], errors="coerce")
