@@ -62,7 +62,8 @@ class Config:
         def get(section: str, key: str, kind, default):
             value = raw.get(section, {}).get(key, default)
             if value is not None and not isinstance(value, kind):
-                raise ConfigError(f"{path}: [{section}] {key} must be a {kind.__name__}, not {value!r}")
+                words = {int: "a whole number", bool: "true or false", str: "a quoted string", list: "a list"}[kind]
+                raise ConfigError(f"{path}: [{section}] {key} must be {words}, not {value!r}")
             return value
 
         ws_id = get("workspace", "id", str, None)
