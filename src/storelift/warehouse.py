@@ -183,13 +183,10 @@ def conform(frame: pd.DataFrame, spec: TableSpec, columns: list[str] | None = No
     return pd.DataFrame(out, index=frame.index)
 
 
-def _missing(value) -> bool:
-    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
-
-
 def _as_dtype(values: pd.Series, dtype: str) -> pd.Series:
     if dtype == "string":  # explicit None: Spark turns a NaN in a string column into the text 'NaN'
-        return pd.Series([None if _missing(v) else str(v) for v in values], index=values.index, dtype=object)
+        text = values if pd.api.types.is_string_dtype(values) and values.dtype != object else values.astype("string")
+        return text.astype(object).where(text.notna(), None)
     if dtype == "int64":
         return pd.to_numeric(values, errors="coerce").astype("Int64")
     if dtype == "float64":

@@ -81,15 +81,14 @@ def _to_bool(values: pd.Series) -> pd.Series:
 
 
 def _to_string(values: pd.Series) -> pd.Series:
-    def one(v):
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            return None
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))  # ids read as floats (e.g. 17850.0) become "17850"
-        s = str(v).strip()
-        return s or None
-
-    return values.map(one).astype(object)
+    """Trimmed text, empty as missing; ids read as floats (17850.0) become "17850"."""
+    if pd.api.types.is_float_dtype(values):
+        whole = values.notna() & np.isfinite(values) & (values == np.floor(values))
+        text = values.astype("string")
+        text[whole] = values[whole].astype("int64").astype("string")
+        return text
+    text = values.astype("string").str.strip()
+    return text.mask(text == "")
 
 
 def coerce_and_check(
