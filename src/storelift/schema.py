@@ -98,6 +98,7 @@ class TableSpec:
     key: tuple[str, ...]
     columns: tuple[Column, ...]
     system: bool = False  # written by storelift itself, not loaded from a store's exports
+    fillable: bool = False  # an entity: a later load may fill its empty columns
 
     @property
     def column_names(self) -> list[str]:
@@ -144,6 +145,7 @@ CUSTOMERS = TableSpec(
         _c("birth_year", "int64", "Year of birth; a protected attribute (age), used only for fairness audits.", min_value=1900),
         SOURCE,
     ),
+    fillable=True,
 )
 
 PRODUCTS = TableSpec(
@@ -166,6 +168,7 @@ PRODUCTS = TableSpec(
         _c("created_at", "timestamp", "When the product was listed (UTC)."),
         SOURCE,
     ),
+    fillable=True,
 )
 
 ORDERS = TableSpec(
@@ -189,6 +192,7 @@ ORDERS = TableSpec(
         _c("decision_id", "string", "storelift decision that led to the order, when known."),
         SOURCE,
     ),
+    fillable=True,
 )
 
 ORDER_LINES = TableSpec(

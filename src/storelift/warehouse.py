@@ -142,7 +142,10 @@ class Warehouse:
     def insert_new(self, name: str, frame: pd.DataFrame) -> pd.Series:
         """Insert the rows whose natural key is not in the table yet (first wins within `frame`).
 
-        Returns a boolean Series aligned to `frame`: True where the row was inserted.
+        For tables that describe entities (customers, products, orders), a row whose key is
+        already stored may still fill that row's empty columns: it is staged, and
+        `apply_fills` writes it. Returns a boolean Series aligned to `frame`: True where the row
+        was inserted or fills a gap.
         """
         spec = TABLES[name]
         key = list(spec.key)
@@ -151,14 +154,60 @@ class Warehouse:
         first = ~frame.duplicated(subset=key, keep="first")
         existing = self.existing_keys(name, frame.loc[first, key].drop_duplicates())
         if existing.empty:
-            is_new = first
-        else:
-            probe = conform(frame[key], spec, columns=key)
-            marker = conform(existing, spec, columns=key).assign(_exists=True)
-            hit = probe.merge(marker, on=key, how="left")["_exists"].fillna(False).to_numpy(dtype=bool)
-            is_new = first & ~pd.Series(hit, index=frame.index)
+            self.insert(name, frame.loc[first])
+            return first
+        probe = conform(frame[key], spec, columns=key)
+        marker = conform(existing, spec, columns=key).assign(_exists=True)
+        hit = probe.merge(marker, on=key, how="left")["_exists"].fillna(False).to_numpy(dtype=bool)
+        hit = pd.Series(hit, index=frame.index)
+        is_new = first & ~hit
         self.insert(name, frame.loc[is_new])
+        if spec.fillable:
+            return is_new | self._stage_fills(name, frame.loc[first & hit])
         return is_new
+
+    def _stage_fills(self, name: str, frame: pd.DataFrame) -> pd.Series:
+        """Stage rows that carry a value where the stored row with their key has none."""
+        spec = TABLES[name]
+        key = list(spec.key)
+        adds = pd.Series(False, index=frame.index)
+        if frame.empty:
+            return adds
+        incoming = conform(frame, spec)
+        probe = ibis.memtable(incoming[key].drop_duplicates())
+        stored = conform(self.table(name).semi_join(probe, key).execute(), spec)
+        merged = incoming.merge(stored, on=key, how="left", suffixes=("", "_stored"))
+        merged.index = incoming.index
+        for c in spec.column_names:
+            if c not in key and c != "source":
+                adds |= merged[c].notna() & merged[f"{c}_stored"].isna()
+        if adds.any():
+            staged = f"_fill_{name}"
+            rows = ibis.memtable(incoming.loc[adds], schema=spec.ibis_schema())
+            if staged in self.con.list_tables():
+                self.con.insert(staged, rows)
+            else:
+                self.con.create_table(staged, rows)
+        return adds
+
+    def apply_fills(self, name: str) -> int:
+        """Write the staged gap-filling values into table `name`; returns how many rows changed."""
+        staged = f"_fill_{name}"
+        if staged not in self.con.list_tables():
+            return 0
+        spec = TABLES[name]
+        key = list(spec.key)
+        fills = self.con.table(staged)
+        others = [c for c in spec.column_names if c not in key]
+        fills = fills.group_by(key).aggregate(**{f"_fill_{c}": fills[c].max() for c in others})
+        changed = int(fills.count().execute())
+        table = self.table(name)
+        joined = table.left_join(fills, key)
+        columns = {c: joined[c] for c in key}
+        columns |= {c: ibis.coalesce(joined[c], joined[f"_fill_{c}"]) for c in others}
+        self.replace(name, joined.select(**columns))
+        self.con.drop_table(staged)
+        return changed
 
     def replace(self, name: str, expr: ibis.Table) -> None:
         """Rewrite table `name` from an expression (which may read the table itself)."""

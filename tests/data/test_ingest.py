@@ -156,3 +156,18 @@ def test_pseudonyms_are_stable_across_loads_and_case(tmp_path, warehouse, option
     _load_pii_sources(tmp_path, warehouse, options)
     emails = set(_rows(warehouse, "customers")["email"])
     assert pseudonym(KEY, "email", "ann.lee@EXAMPLE.com ") in emails
+
+
+def test_category_file_after_purchases_fills_categories(tmp_path, warehouse, options):
+    (tmp_path / "orders.csv").write_text("order_id,ordered_at,currency\no1,2024-01-01,GBP\n")
+    (tmp_path / "products-a.csv").write_text("product_id,title\np1,Mug\np2,Lamp\n")
+    (tmp_path / "products-b.csv").write_text("product_id,category\np1,Kitchen\np2,\np4,Garden\n")
+    ingest_file(warehouse, tmp_path / "products-a.csv", options)
+    r = ingest_file(warehouse, tmp_path / "products-b.csv", options)
+    assert r.reconciles and (r.rows_loaded, r.rows_duplicate) == (2, 1)  # p1 filled, p4 new; p2 adds nothing
+    assert r.rows_filled == {"products": 1}
+    got = warehouse.table("products").execute().set_index("product_id")
+    assert got.loc["p1", "title"] == "Mug" and got.loc["p1", "category"] == "Kitchen"
+    assert got.loc["p4", "category"] == "Garden" and got["category"].isna().sum() == 1
+    again = ingest_file(warehouse, tmp_path / "products-b.csv", options)
+    assert (again.rows_loaded, again.rows_duplicate) == (0, 3)

@@ -103,6 +103,11 @@ def test_diginetica(warehouse):
     expected = int(source["ordernumber"].isin(with_user).sum())
     known = _sql(warehouse, "select count(*) n from order_lines join orders using (order_id) where customer_id is not null")
     assert known["n"][0] == expected
+    # the category map, loaded after the purchases, fills the categories of the products bought
+    cats = _ingest_twice(warehouse, shared_file("diginetica", "product-categories.csv"))
+    assert (cats.rows_read, cats.rows_loaded, cats.rows_filled) == (184_047, 184_047, {"products": 11_244})
+    assert warehouse.count("products") == 184_047
+    assert int(_sql(warehouse, "select count(*) n from products where category is null")["n"][0]) == 0
 
 
 @pytest.mark.parametrize("folder,name,users,items,interactions", [

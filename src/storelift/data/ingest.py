@@ -3,7 +3,8 @@ append only what is new.
 
 Each source record ends in exactly one bucket, so ``read = loaded + quarantined + duplicate``
 always holds. A record is *loaded* when one of its fact rows (an order line, refund, event...)
-is new, a *duplicate* when all of them were already there (loading a file twice adds nothing),
+is new or fills an empty column of a stored customer, product or order, a *duplicate* when it
+adds nothing (loading a file twice adds nothing),
 and *quarantined* when anything about it is wrong. An interrupted ingest leaves whole chunks
 behind; running it again completes it without doubling anything.
 """
@@ -39,7 +40,8 @@ class IngestReport:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     rows_duplicate: int = 0
-    rows_added: dict[str, int] = field(default_factory=dict)  # new rows per canonical table
+    rows_added: dict[str, int] = field(default_factory=dict)  # new or gap-filling rows per canonical table
+    rows_filled: dict[str, int] = field(default_factory=dict)  # stored rows whose empty columns were filled
     refunds_linked: int = 0
     seconds: float = 0.0
 
@@ -84,6 +86,11 @@ def ingest_file(
     t0 = time.perf_counter()
     for chunk in adapter.read(path, options.chunk_rows, progress):
         _ingest_chunk(warehouse, adapter, chunk, ctx, options, allowed_events, report)
+    for name, spec in TABLES.items():
+        if spec.fillable:
+            filled = warehouse.apply_fills(name)
+            if filled:
+                report.rows_filled[name] = filled
     if report.rows_added.get("refunds", 0):
         report.refunds_linked = link_refunds(warehouse)
     report.seconds = time.perf_counter() - t0
