@@ -1,6 +1,12 @@
-"""The same ingest and the same aggregate through DuckDB and PySpark (local mode) agree exactly."""
+"""The same ingest and the same aggregate through DuckDB, PySpark (local mode) and PostgreSQL agree exactly."""
 
+import glob
+import os
 import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -10,7 +16,42 @@ from storelift.measure import revenue_by_month
 from storelift.warehouse import Warehouse
 from support import KEY, shared_file
 
-pytestmark = pytest.mark.spark
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_warehouse(tmp_path_factory):
+    """A throwaway PostgreSQL server on loopback, started from Debian's binaries and stopped after the run."""
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not bins:
+        pytest.skip("PostgreSQL server binaries are absent (.ci/run installs Debian's postgresql)")
+    bindir = os.path.dirname(bins[-1])
+    # not under pytest's own temp folder, which the postgres user may not enter
+    folder = Path(tempfile.mkdtemp(prefix="storelift-pg-"))
+    run_as = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        shutil.chown(folder, "postgres")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    subprocess.run(run_as + [f"{bindir}/initdb", "-D", str(folder / "data"), "-A", "trust", "-U", "storelift"],
+                   check=True, capture_output=True)
+    subprocess.run(run_as + [f"{bindir}/pg_ctl", "-D", str(folder / "data"), "-l", str(folder / "log"), "-w",
+                             "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "start"],
+                   check=True, capture_output=True)
+    try:
+        wh = Warehouse(f"postgres://storelift@127.0.0.1:{port}/postgres")
+        wh.ensure_tables()
+        yield wh
+        wh.close()
+    finally:
+        subprocess.run(run_as + [f"{bindir}/pg_ctl", "-D", str(folder / "data"), "-m", "fast", "stop"],
+                       capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
 
 
 @pytest.fixture(scope="session")
@@ -43,22 +84,24 @@ def _table(wh, name, key):
     return frame.astype(object).where(frame.notna(), None)
 
 
-def test_ingest_and_revenue_by_month_agree_on_duckdb_and_spark(tmp_path, spark_warehouse, sample_csv):
+@pytest.mark.parametrize("engine", [pytest.param("spark_warehouse", marks=pytest.mark.spark), "postgres_warehouse"])
+def test_ingest_and_revenue_by_month_agree_with_duckdb(tmp_path, request, engine, sample_csv):
+    other = request.getfixturevalue(engine)
     duck = Warehouse(f"duckdb://{tmp_path / 'w.duckdb'}")
     duck.ensure_tables()
     options = IngestOptions(chunk_rows=1500, pii_key=KEY)
-    reports = [ingest_file(wh, sample_csv, options) for wh in (duck, spark_warehouse)]
+    reports = [ingest_file(wh, sample_csv, options) for wh in (duck, other)]
     counts = [(r.rows_read, r.rows_loaded, r.rows_quarantined, r.rows_duplicate, r.rows_added, r.refunds_linked)
               for r in reports]
     assert counts[0] == counts[1]
     assert counts[0][:3] == (4001, 4000, 1)
     for name, key in (("orders", ["order_id"]), ("order_lines", ["order_id", "line_number"]),
                       ("refunds", ["refund_id"]), ("customers", ["customer_id"])):
-        pd.testing.assert_frame_equal(_table(duck, name, key), _table(spark_warehouse, name, key), check_dtype=False)
+        pd.testing.assert_frame_equal(_table(duck, name, key), _table(other, name, key), check_dtype=False)
     results = [revenue_by_month(wh.table("orders"), wh.table("order_lines"), wh.table("refunds")).execute()
-               for wh in (duck, spark_warehouse)]
+               for wh in (duck, other)]
     assert len(results[0]) >= 5  # countries of December 2010
     assert results[0]["net"].sum() > 0
     pd.testing.assert_frame_equal(results[0], results[1], check_dtype=False)
-    again = ingest_file(spark_warehouse, sample_csv, options)
+    again = ingest_file(other, sample_csv, options)
     assert (again.rows_loaded, again.rows_duplicate) == (0, 4000)
