@@ -56,8 +56,8 @@ class CountryProfile:
     shipping: float  # flat shipping below the free-shipping threshold
     street_suffixes: tuple[str, ...]
     places: tuple[tuple[str, str], ...]  # (city, region)
-    postcode_pattern: str  # A = letter, 9 = digit, other characters literal
-    phone_pattern: str  # 9 = digit; None-like "" = no fictional range known
+    postcode_pattern: str  # A = letter, # = digit, N = digit 2-9, other characters literal
+    phone_pattern: str  # same placeholders; "" = no fictional range known, so no phone
 
 
 COUNTRIES: tuple[CountryProfile, ...] = (
@@ -68,23 +68,23 @@ COUNTRIES: tuple[CountryProfile, ...] = (
          ("Cardiff", "Wales"), ("Belfast", "Northern Ireland"), ("Liverpool", "Merseyside"),
          ("Nottingham", "Nottinghamshire"), ("Brighton", "East Sussex"), ("York", "North Yorkshire"),
          ("Norwich", "Norfolk"), ("Exeter", "Devon"), ("Oxford", "Oxfordshire")),
-        "AA9 9AA", "+44 7700 900999",
+        "AA# #AA", "+44 7700 900###",
     ),
     CountryProfile(
         "IE", 0.07, 0.23, 6.95, _w("Road Street Lane Avenue Terrace Park"),
         (("Dublin", "Leinster"), ("Cork", "Munster"), ("Galway", "Connacht"), ("Limerick", "Munster"),
          ("Kilkenny", "Leinster")),
-        "A99 A9A9", "",
+        "A## A#A#", "",
     ),
     CountryProfile(
         "US", 0.12, 0.0, 12.95, _w("St Ave Blvd Rd Dr Ln"),
         (("New York", "NY"), ("Boston", "MA"), ("Chicago", "IL"), ("Seattle", "WA"), ("Austin", "TX"),
          ("Denver", "CO"), ("Portland", "OR"), ("San Francisco", "CA")),
-        "99999", "+1 999 555 0199",
+        "#####", "+1 N## 555 01##",
     ),
     CountryProfile(
         "AU", 0.07, 0.0, 14.95, _w("Street Road Avenue Parade Place Crescent"),
         (("Sydney", "NSW"), ("Melbourne", "VIC"), ("Brisbane", "QLD"), ("Perth", "WA"), ("Adelaide", "SA")),
-        "9999", "+61 491 570 999",
+        "N###", "+61 491 570 ###",
     ),
 )

@@ -1,0 +1,6 @@
+"""A synthetic online store with known ground truth, for tests, demos and benchmarks."""
+
+from .store import SynthError, generate_store
+from .truth import TruthParams
+
+__all__ = ["SynthError", "TruthParams", "generate_store"]
