@@ -55,7 +55,7 @@ def init(
 
 @app.command()
 def ingest(
-    files: list[Path] = typer.Argument(..., help="Files to load (CSV, Parquet, JSON lines)."),
+    files: list[Path] = typer.Argument(..., help="Files to load (CSV, Parquet, JSON lines), or folders of them."),
     workspace: Path = WorkspaceArg,
     format: Optional[str] = typer.Option(
         None, "--format", "-f",
@@ -64,20 +64,9 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="Print the reports as JSON."),
 ) -> None:
     """Validate and load files; bad rows go to quarantine and counts reconcile (read = loaded + quarantined + duplicate)."""
-    from .data.ingest import ingest_file
-
     try:
         ws = Workspace.open(workspace)
-        options = ws.ingest_options()
-        reports = []
-        with progress_bar() as bar:
-            for path in files:
-                task = bar.add_task(f"ingest {path.name}", total=None)
-                report = ingest_file(
-                    ws.warehouse, path, options, fmt=format,
-                    progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),
-                )
-                reports.append(report)
+        reports = ingest_paths(ws, files, format)
     except StoreliftError as exc:
         _fail(exc)
     if as_json:
@@ -86,6 +75,24 @@ def ingest(
     console.print(ingest_table(reports))
     if any(r.rows_quarantined for r in reports):
         console.print("see the bad rows and why: [bold]storelift quarantine[/]")
+
+
+def ingest_paths(ws: Workspace, paths: list[Path], fmt: str | None = None) -> list:
+    """Ingest files and folders (expanded in dependency order) with a progress bar per file."""
+    from .data.folder import data_files
+    from .data.ingest import ingest_file
+
+    files = [f for p in paths for f in (data_files(p) if Path(p).is_dir() else [Path(p)])]
+    options = ws.ingest_options()
+    reports = []
+    with progress_bar() as bar:
+        for path in files:
+            task = bar.add_task(f"ingest {path.name}", total=None)
+            reports.append(ingest_file(
+                ws.warehouse, path, options, fmt=fmt,
+                progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),
+            ))
+    return reports
 
 
 def ingest_table(reports) -> Table:
@@ -141,6 +148,116 @@ def tables(workspace: Path = WorkspaceArg) -> None:
     for name, n in counts.items():
         table.add_row(name, f"{n:,}")
     console.print(table)
+
+
+@app.command()
+def synth(
+    out: Path = typer.Argument(..., help="Folder to write the store's files into."),
+    customers: int = typer.Option(10_000, help="Number of customers."),
+    seed: int = typer.Option(0, help="Random seed: the same seed writes the same files."),
+    start: str = typer.Option("2023-01-01", help="First day of the store's history."),
+    end: str = typer.Option("2024-12-31", help="Last day of the store's history."),
+    events: bool = typer.Option(True, help="Write Segment events (events.jsonl) too."),
+    file_format: str = typer.Option("parquet", "--format", help="parquet or csv."),
+) -> None:
+    """Write a synthetic store (customers, products, orders, refunds, consents, touches, events) and its ground truth."""
+    from .synth import generate_store
+
+    try:
+        manifest = synthesize(out, customers, seed, start, end, events, file_format, generate_store)
+    except StoreliftError as exc:
+        _fail(exc)
+    table = Table(title=f"synthetic store in {out}")
+    table.add_column("file")
+    table.add_column("rows", justify="right")
+    for _, row in manifest.iterrows():
+        table.add_row(row["file"], f"{row['rows']:,}")
+    console.print(table)
+
+
+def synthesize(out, customers, seed, start, end, events, file_format, generate_store):
+    with progress_bar() as bar:
+        task = bar.add_task("synthesize", total=customers)
+        return generate_store(
+            Path(out), customers=customers, seed=seed, start=start, end=end, events=events,
+            file_format=file_format,
+            progress=lambda stage, done, total: bar.update(task, description=stage, completed=done, total=total),
+        )
+
+
+@app.command()
+def audit(
+    workspace: Path = WorkspaceArg,
+    as_of: Optional[str] = typer.Option(None, help="Audit time (UTC date or time); default now."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the result as JSON here."),
+    html: Optional[Path] = typer.Option(None, help="HTML report path; default WORKSPACE/reports/audit.html."),
+) -> None:
+    """Check whether the data is fit for AI work: quality checks and readiness per capability."""
+    try:
+        ws = Workspace.open(workspace)
+        result, path = run_audit_report(ws, as_of, html)
+    except StoreliftError as exc:
+        _fail(exc)
+    print_audit(result)
+    if json_out:
+        json_out.write_text(result.to_json())
+        console.print(f"JSON: {json_out}")
+    console.print(f"HTML report: [bold]{path}[/]")
+
+
+def run_audit_report(ws: Workspace, as_of, html: Path | None):
+    from .audit import audit_workspace
+    from .reports import write_audit_report
+
+    with console.status("auditing the warehouse"):
+        result = audit_workspace(ws, as_of=as_of)
+    path = write_audit_report(result, html or ws.reports_dir / "audit.html", store_name=ws.config.name)
+    return result, path
+
+
+def print_audit(result) -> None:
+    colours = {"pass": "green", "warn": "yellow", "fail": "red", "n/a": "dim"}
+    issues = result.checks[result.checks["status"].isin(["warn", "fail"])]
+    table = Table(title=f"data audit: {len(result.checks)} checks, {len(issues)} to look at")
+    for col in ("status", "area", "table", "check", "detail"):
+        table.add_column(col, overflow="fold")
+    for _, r in issues.iterrows():
+        c = colours.get(r["status"], "white")
+        table.add_row(f"[{c}]{r['status']}[/]", r["area"], str(r["table"]), r["check"], r["detail"])
+    console.print(table)
+    ready = Table(title="readiness by capability")
+    for col in ("capability", "ready", "detail"):
+        ready.add_column(col, overflow="fold")
+    marks = {"yes": "green", "partly": "yellow", "no": "red"}
+    for _, r in result.readiness.iterrows():
+        ready.add_row(r["capability"], f"[{marks.get(r['ready'], 'white')}]{r['ready']}[/]", r["detail"])
+    console.print(ready)
+
+
+@app.command()
+def demo(
+    directory: Path = typer.Option(Path("storelift-demo"), help="Workspace folder for the demo."),
+    customers: int = typer.Option(5_000, help="Customers in the synthetic store."),
+    seed: int = typer.Option(0, help="Random seed."),
+) -> None:
+    """The main job end to end on the embedded warehouse: synthesize a store, ingest it, audit it, write the report."""
+    from .synth import generate_store
+
+    try:
+        ws = Workspace.init(directory)
+        data = ws.root / "data" / "synthetic"
+        console.rule("1. synthesize a store")
+        synthesize(data, customers, seed, "2023-01-01", "2024-12-31", True, "parquet", generate_store)
+        console.rule("2. ingest it")
+        reports = ingest_paths(ws, [data])
+        console.print(ingest_table(reports))
+        console.rule("3. audit the data")
+        result, path = run_audit_report(ws, "2025-01-01", None)
+        print_audit(result)
+    except StoreliftError as exc:
+        _fail(exc)
+    console.rule("done")
+    console.print(f"workspace: {ws.root}\nreport:    [bold]{path}[/]")
 
 
 @app.command()
