@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from storelift.audit import run_audit
 from storelift.data.ingest import IngestOptions, ingest_file
 from storelift.measure import revenue_by_month
 from storelift.warehouse import Warehouse
@@ -103,5 +104,7 @@ def test_ingest_and_revenue_by_month_agree_with_duckdb(tmp_path, request, engine
     assert len(results[0]) >= 5  # countries of December 2010
     assert results[0]["net"].sum() > 0
     pd.testing.assert_frame_equal(results[0], results[1], check_dtype=False)
+    audits = [run_audit(wh, as_of="2011-01-01").checks for wh in (duck, other)]
+    pd.testing.assert_frame_equal(audits[0], audits[1], check_dtype=False)
     again = ingest_file(other, sample_csv, options)
     assert (again.rows_loaded, again.rows_duplicate) == (0, 4000)

@@ -28,7 +28,7 @@ WorkspaceArg = typer.Option(Path("."), "--workspace", "-w", help="Workspace fold
 
 
 def _fail(exc: StoreliftError) -> None:
-    err.print(f"[bold red]error:[/] {exc}")
+    err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
     raise typer.Exit(exc.exit_code)
 
 

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlparse
 
 import ibis
 import pandas as pd
+import pyarrow as pa
 
 from .errors import WarehouseError
 from .schema import TABLES, TableSpec
@@ -74,6 +75,7 @@ class Warehouse:
     def __init__(self, url: str, base_dir: Path | None = None):
         self.url = url
         self.location = WarehouseURL.parse(url, base_dir)
+        self._spark = None
         self.con = self._connect()
 
     @property
@@ -88,7 +90,8 @@ class Warehouse:
                     Path(loc.target).parent.mkdir(parents=True, exist_ok=True)
                 return ibis.duckdb.connect(loc.target)
             if loc.engine == "pyspark":
-                return ibis.pyspark.connect(_spark_session(loc.target, loc.options))
+                self._spark = _spark_session(loc.target, loc.options)
+                return ibis.pyspark.connect(self._spark)
             return ibis.connect(loc.target)
         except WarehouseError:
             raise
@@ -126,8 +129,19 @@ class Warehouse:
         spec = TABLES.get(name)
         if spec is not None:
             frame = conform(frame, spec)
-        self.con.insert(name, ibis.memtable(frame, schema=spec.ibis_schema() if spec else None))
+        self._append(name, frame, spec)
         return len(frame)
+
+    def _append(self, name: str, frame: pd.DataFrame, spec: TableSpec | None) -> None:
+        """Append through Arrow, so a missing value is NULL on every engine, never NaN."""
+        rows = pa.Table.from_pandas(frame, preserve_index=False)
+        if spec is not None:
+            rows = rows.cast(spec.ibis_schema().to_pyarrow())
+        if self._spark is not None:
+            # ibis hands Spark a pandas frame, which turns a null string into the text 'NaN'
+            self._spark.createDataFrame(rows).write.insertInto(name)
+        else:
+            self.con.insert(name, ibis.memtable(rows))
 
     def existing_keys(self, name: str, keys: pd.DataFrame) -> pd.DataFrame:
         """The subset of `keys` (a frame of key columns) already present in table `name`."""
@@ -183,11 +197,9 @@ class Warehouse:
                 adds |= merged[c].notna() & merged[f"{c}_stored"].isna()
         if adds.any():
             staged = f"_fill_{name}"
-            rows = ibis.memtable(incoming.loc[adds], schema=spec.ibis_schema())
-            if staged in self.con.list_tables():
-                self.con.insert(staged, rows)
-            else:
-                self.con.create_table(staged, rows)
+            if staged not in self.con.list_tables():
+                self.con.create_table(staged, schema=spec.ibis_schema())
+            self._append(staged, incoming.loc[adds], spec)
         return adds
 
     def apply_fills(self, name: str) -> int:

@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass, field
 import ibis
 import pandas as pd
 
-from .checks import Tables, _one, as_timestamp, latest_consents, loaded, row_count
+from .common import Tables, TableSet, as_timestamp, loaded, one_row
+from .coverage import latest_consents
 
 READINESS_COLUMNS = ["capability", "ready", "needs", "has", "detail"]
 LEVELS = ("yes", "partly", "no")
@@ -82,30 +83,31 @@ class StoreProfile:
 
 def store_profile(tables: Tables, as_of=None) -> StoreProfile:
     """Measure what the warehouse holds for each capability."""
+    tables = TableSet.of(tables)
     p = StoreProfile(as_of=as_timestamp(as_of))
-    p.rows = {name: row_count(t) for name, t in tables.items()}
+    p.rows = tables.count_all()
     orders, lines = loaded(tables, "orders"), loaded(tables, "order_lines")
     products, customers = loaded(tables, "products"), loaded(tables, "customers")
     events = loaded(tables, "events")
 
     if p.rows.get("orders"):
-        span = _one(orders.aggregate(first=orders.ordered_at.min(), last=orders.ordered_at.max(),
-                                     identified=orders.count(where=orders.customer_id.notnull()),
-                                     weeks=orders.ordered_at.truncate("W").nunique()))
+        span = one_row(orders.aggregate(first=orders.ordered_at.min(), last=orders.ordered_at.max(),
+                                        identified=orders.count(where=orders.customer_id.notnull()),
+                                        weeks=orders.ordered_at.truncate("W").nunique()))
         if span["last"] is not None:
             p.first_order, p.last_order = pd.Timestamp(span["first"]), pd.Timestamp(span["last"])
             p.history_months = (p.last_order - p.first_order).days / 30.4375
         p.identified_orders, p.weeks_with_sales = int(span["identified"]), int(span["weeks"] or 0)
         known = orders.filter(orders.customer_id.notnull())
         per = known.group_by("customer_id").aggregate(n=known.order_id.nunique())
-        agg = _one(per.aggregate(buyers=per.count(), repeat=per.count(where=per.n >= 2)))
-        p.identified_buyers, p.repeat_buyers = int(agg["buyers"]), int(agg["repeat"])
+        agg = one_row(per.aggregate(buyers=per.count(), repeat=per.count(where=per.n >= 2)))
+        p.identified_buyers, p.repeat_buyers = int(agg["buyers"] or 0), int(agg["repeat"] or 0)
 
     pairs = []
     if p.rows.get("order_lines"):
-        agg = _one(lines.aggregate(n=lines.count(), amounts=lines.amount.count(), priced=lines.unit_price.count()))
+        agg = one_row(lines.aggregate(n=lines.count(), amounts=lines.amount.count(), priced=lines.unit_price.count()))
         p.amount_share = agg["amounts"] / agg["n"]
-        p.priced_lines = int(agg["priced"])
+        p.priced_lines = int(agg["priced"] or 0)
         per_product = (lines.filter(lines.unit_price.notnull()).group_by("product_id")
                        .aggregate(prices=lines.unit_price.nunique()))
         p.products_with_price_changes = int(per_product.count(where=per_product.prices >= 2).execute())
@@ -119,7 +121,7 @@ def store_profile(tables: Tables, as_of=None) -> StoreProfile:
                                    product_id=viewed.product_id))
     if pairs:
         inter = pairs[0] if len(pairs) == 1 else ibis.union(*pairs, distinct=False)
-        agg = _one(inter.aggregate(n=inter.count(), users=inter.person.nunique(), items=inter.product_id.nunique()))
+        agg = one_row(inter.aggregate(n=inter.count(), users=inter.person.nunique(), items=inter.product_id.nunique()))
         p.interactions, p.interaction_users, p.interaction_items = (int(agg[k]) for k in ("n", "users", "items"))
         if p.rows.get("products"):
             items = inter.select("product_id").distinct()
@@ -127,33 +129,33 @@ def store_profile(tables: Tables, as_of=None) -> StoreProfile:
                 products.semi_join(items, products.product_id == items.product_id).count().execute())
 
     if p.rows.get("products"):
-        agg = _one(products.aggregate(n=products.count(), titles=products.title.count(),
-                                      descriptions=products.description.count(), costs=products.cost.count()))
+        agg = one_row(products.aggregate(n=products.count(), titles=products.title.count(),
+                                         descriptions=products.description.count(), costs=products.cost.count()))
         p.title_share, p.description_share = agg["titles"] / agg["n"], agg["descriptions"] / agg["n"]
         p.cost_share = agg["costs"] / agg["n"]
 
     assignments = loaded(tables, "assignments")
     if p.rows.get("assignments"):
         arms = assignments.group_by("experiment").aggregate(arms=assignments.arm.nunique())
-        agg = _one(arms.aggregate(n=arms.count(), with_arms=arms.count(where=arms.arms >= 2)))
-        p.experiments, p.experiments_with_arms = int(agg["n"]), int(agg["with_arms"])
+        agg = one_row(arms.aggregate(n=arms.count(), with_arms=arms.count(where=arms.arms >= 2)))
+        p.experiments, p.experiments_with_arms = int(agg["n"] or 0), int(agg["with_arms"] or 0)
 
     touches = loaded(tables, "touches")
     if p.rows.get("touches"):
-        agg = _one(touches.aggregate(n=touches.count(), campaign=touches.count(where=touches.campaign.notnull()),
-                                     channels=touches.channel.nunique(), costs=touches.cost.count()))
-        p.touches_with_campaign, p.touch_channels = int(agg["campaign"]), int(agg["channels"])
+        agg = one_row(touches.aggregate(n=touches.count(), campaign=touches.count(where=touches.campaign.notnull()),
+                                        channels=touches.channel.nunique(), costs=touches.cost.count()))
+        p.touches_with_campaign, p.touch_channels = int(agg["campaign"] or 0), int(agg["channels"] or 0)
         p.touch_cost_share = agg["costs"] / agg["n"]
 
     consents = loaded(tables, "consents")
     if p.rows.get("consents"):
         email = latest_consents(consents.filter(consents.purpose == "email"))
-        agg = _one(email.aggregate(n=email.count(), granted=email.count(where=email.granted)))
-        p.email_consent_records, p.email_audience = int(agg["n"]), int(agg["granted"])
+        agg = one_row(email.aggregate(n=email.count(), granted=email.count(where=email.granted)))
+        p.email_consent_records, p.email_audience = int(agg["n"] or 0), int(agg["granted"] or 0)
 
     if p.rows.get("customers"):
-        agg = _one(customers.aggregate(n=customers.count(), gender=customers.gender.count(),
-                                       birth=customers.birth_year.count()))
+        agg = one_row(customers.aggregate(n=customers.count(), gender=customers.gender.count(),
+                                          birth=customers.birth_year.count()))
         p.gender_share, p.birth_year_share = agg["gender"] / agg["n"], agg["birth"] / agg["n"]
     return p
 
@@ -192,9 +194,13 @@ def assess_readiness(tables: Tables, as_of=None, thresholds: ReadinessThresholds
     elif p.identified_buyers >= t.min_buyers and p.amount_share >= 0.9:
         ready, detail = "yes", "RFM segments can be computed for every identified buyer"
     else:
-        ready = "partly"
-        detail = (f"segments work but are thin: {p.identified_buyers} buyers (want {t.min_buyers}), "
-                  f"{p.amount_share:.0%} of lines priced (want 90%); load more orders or the price column")
+        short = []
+        if p.identified_buyers < t.min_buyers:
+            short.append(f"{p.identified_buyers} identified buyers (want {t.min_buyers}+): load more orders "
+                         "with customer ids")
+        if p.amount_share < 0.9:
+            short.append(f"{p.amount_share:.0%} of lines have an amount (want 90%+): export prices or line totals")
+        ready, detail = "partly", "segments work but are thin: " + "; ".join(short)
     rows.append(_row("segmentation", ready, needs, has, detail))
 
     # CLV

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..schema import TABLES
 from ..warehouse import Warehouse
-from .checks import CHECK_COLUMNS, as_timestamp, loaded, monthly_orders, run_checks
+from .checks import CHECK_COLUMNS, TableSet, as_timestamp, loaded, monthly_orders, run_checks
 from .readiness import READINESS_COLUMNS, ReadinessThresholds, assess_readiness, store_profile
 
 SUMMARY_COLUMNS = ["metric", "value", "detail"]
@@ -135,7 +135,7 @@ def run_audit(source: Warehouse | Mapping[str, ibis.Table], *, as_of=None, keep_
     as_of: the audit time (naive UTC; a date means its end; default now) for freshness and future dates.
     keep_raw_pii: the workspace's [privacy] keep_raw_pii; when false any raw PII value fails its check.
     """
-    tables = warehouse_tables(source) if isinstance(source, Warehouse) else dict(source)
+    tables = TableSet(warehouse_tables(source) if isinstance(source, Warehouse) else source)
     as_of = as_timestamp(as_of)
     checks = run_checks(tables, as_of=as_of, keep_raw_pii=keep_raw_pii, stale_after_days=stale_after_days)
     profile = store_profile(tables, as_of)

@@ -56,15 +56,15 @@ tr:last-child td { border-bottom: none; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .badge { display: inline-block; min-width: 3.2em; text-align: center; padding: 1px 8px; border-radius: 10px;
   color: #fff; font-size: 12px; font-weight: 600; }
-%(badges)s
+@@BADGES@@
 tr.row-fail td { background: #fff5f5; }
 tr.row-warn td { background: #fff9ed; }
 figure { margin: 12px 0 20px; }
 figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
 footer { margin-top: 48px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); padding-top: 8px; }
 @media print { nav.toc { display: none; } th { position: static; } }
-""" % {"badges": "\n".join(
-    f".badge.s-{re.sub(r'[^a-z]', '', word)} {{ background: {color}; }}" for word, color in STATUS_COLORS.items())}
+""".replace("@@BADGES@@", "\n".join(
+    f".badge.s-{re.sub(r'[^a-z]', '', word)} {{ background: {color}; }}" for word, color in STATUS_COLORS.items()))
 
 PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -179,7 +179,10 @@ class Report:
         cards = []
         for item in items:
             label, value, note = (tuple(item) + (None,))[:3]
-            shown = format_cell(value)
+            if isinstance(value, float) and not value.is_integer() and not math.isnan(value):
+                shown = f"{value:,.1f}"
+            else:
+                shown = format_cell(value)
             note_html = f'<div class="note">{html.escape(str(note))}</div>' if note else ""
             cards.append(f'<div class="metric"><div class="label">{html.escape(str(label))}</div>'
                          f'<div class="value">{html.escape(shown)}</div>{note_html}</div>')

@@ -1,0 +1,6 @@
+"""Self-contained HTML reports (offline: CSS and plotly.js inlined, no CDN)."""
+
+from .audit_report import audit_report, write_audit_report
+from .html import Report
+
+__all__ = ["Report", "audit_report", "write_audit_report"]
