@@ -108,3 +108,31 @@ def test_ingest_and_revenue_by_month_agree_with_duckdb(tmp_path, request, engine
     pd.testing.assert_frame_equal(audits[0], audits[1], check_dtype=False)
     again = ingest_file(other, sample_csv, options)
     assert (again.rows_loaded, again.rows_duplicate) == (0, 4000)
+
+
+LOAD_AND_COUNT = """
+import sys, warnings
+warnings.filterwarnings("ignore")
+from storelift import Workspace
+from storelift.data.ingest import ingest_file
+ws = Workspace.init(sys.argv[1], warehouse_url="pyspark://local[1]?warehouse=spark")
+if len(sys.argv) > 2:
+    ingest_file(ws.warehouse, sys.argv[2], ws.ingest_options())
+print("ORDERS", ws.warehouse.count("orders"))
+"""
+
+
+@pytest.mark.spark
+def test_a_spark_workspace_keeps_its_tables_across_processes(tmp_path, spark_warehouse):
+    """Tables live in a Hive metastore beside the data, so a new session sees what an old one wrote."""
+    import sys
+
+    (tmp_path / "orders.csv").write_text("order_id,ordered_at,currency\no1,2024-01-01,GBP\no2,2024-01-02,EUR\n")
+    env = {**os.environ, "STORELIFT_KEY_DIR": str(tmp_path / "keys")}
+    runs = [subprocess.run([sys.executable, "-c", LOAD_AND_COUNT, str(tmp_path / "ws"), *extra],
+                           capture_output=True, text=True, env=env, timeout=300)
+            for extra in ([str(tmp_path / "orders.csv")], [])]
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-2000:]
+    assert [r.stdout.split("ORDERS")[-1].strip() for r in runs] == ["2", "2"]
+    assert (tmp_path / "ws" / "spark" / "metastore_db").is_dir()

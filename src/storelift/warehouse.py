@@ -1,7 +1,8 @@
 """The warehouse: an Ibis connection given by URL, and the only code that knows where data lives.
 
 URLs: ``duckdb:///path/file.duckdb`` (the default, embedded), ``duckdb://`` (in memory),
-``pyspark://local[2]`` (a local Spark session; ``?warehouse=DIR`` sets its storage folder) and
+``pyspark://local[2]?warehouse=DIR`` (a local Spark session keeping its tables and their
+catalogue in DIR, relative to the workspace) and
 ``postgres://user:password@host:port/database``. Every capability reads ``Warehouse.table(name)``
 and gets an Ibis expression, so the same batch code runs on each engine.
 """
@@ -33,6 +34,8 @@ class WarehouseURL:
         if engine == "pyspark":  # the master, e.g. local[2], is no host name: parse by hand
             master, _, query = url.split("://", 1)[1].partition("?")
             options = {k: v[-1] for k, v in parse_qs(query).items()}
+            if "warehouse" in options and base_dir is not None and not os.path.isabs(options["warehouse"]):
+                options["warehouse"] = str(base_dir / options["warehouse"])
             return cls("pyspark", master or "local[2]", options)
         parsed = urlparse(url)
         options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
@@ -65,7 +68,16 @@ def _spark_session(master: str, options: dict[str, str]):
         .config("spark.driver.memory", options.get("driver_memory", "2g"))
     )
     if "warehouse" in options:
-        builder = builder.config("spark.sql.warehouse.dir", options["warehouse"])
+        # a Hive metastore (embedded Derby) beside the data, so tables outlive the Spark session
+        folder = Path(options["warehouse"]).resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        builder = (
+            builder.config("spark.sql.warehouse.dir", str(folder))
+            .config("spark.sql.catalogImplementation", "hive")
+            .config("javax.jdo.option.ConnectionURL",
+                    f"jdbc:derby:;databaseName={folder / 'metastore_db'};create=true")
+            .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={folder}")
+        )
     return builder.getOrCreate()
 
 
