@@ -122,3 +122,30 @@ def test_amazon_sequences(warehouse, folder, name, users, items, interactions):
     order = _sql(warehouse, "select customer_id, product_id from events where customer_id = '1' order by sequence")
     first_line = shared_file(folder, name).read_text().split("\n")[0].split()
     assert order["product_id"].tolist() == first_line[1:]
+
+
+def test_canonical_copy_of_cdnow_with_injected_bad_rows(tmp_path, warehouse):
+    """CDNOW's orders as a canonical orders.csv, with an unknown currency and other bad rows mixed in."""
+    ingest_file(warehouse, shared_file("cdnow", "CDNOW_master.txt"), OPTIONS)
+    orders = warehouse.table("orders").execute()[["order_id", "customer_id", "ordered_at", "currency"]]
+    path = tmp_path / "orders.csv"
+    orders.to_csv(path, index=False)
+    good = path.read_text().rstrip("\n").split("\n")
+    injected = [
+        "x1,00001,1997-01-01 00:00:00,USX",      # unknown currency
+        "x2,00001,1997-01-01 00:00:00,",         # missing required currency
+        "x3,00001,yesterday,USD",                # wrong type
+        ",00001,1997-01-01 00:00:00,USD",        # missing key
+        "x5,00001,1897-01-01 00:00:00,USD",      # impossible date
+        'x6,"00001,1997-01-01 00:00:00,USD',     # broken quoting
+    ]
+    path.write_text("\n".join(good[:20_000] + injected + good[20_000:]) + "\nx7,00001,1997-0")
+    other = type(warehouse)(f"duckdb://{tmp_path / 'copy.duckdb'}")
+    other.ensure_tables()
+    r = ingest_file(other, path, OPTIONS)
+    assert r.reconciles and (r.rows_read, r.rows_loaded, r.rows_quarantined) == (69_659 + 7, 69_659, 7)
+    reasons = " | ".join(other.table("quarantine").execute()["reason"])
+    for phrase in ["'USX', not an ISO 4217 currency", "required 'currency' is empty", "'yesterday', not a date",
+                   "required 'order_id' is empty", "impossible date", "never closed", "fewer than the header"]:
+        assert phrase in reasons, phrase
+    other.close()
