@@ -9,6 +9,7 @@ and gets an Ibis expression, so the same batch code runs on each engine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,7 +101,8 @@ class Warehouse:
             if loc.engine == "duckdb":
                 if loc.target != ":memory:":
                     Path(loc.target).parent.mkdir(parents=True, exist_ok=True)
-                return ibis.duckdb.connect(loc.target)
+                # URL options are DuckDB settings, e.g. ?memory_limit=2GB&threads=2
+                return ibis.duckdb.connect(loc.target, **loc.options)
             if loc.engine == "pyspark":
                 self._spark = _spark_session(loc.target, loc.options)
                 return ibis.pyspark.connect(self._spark)
@@ -153,17 +155,39 @@ class Warehouse:
             # ibis hands Spark a pandas frame, which turns a null string into the text 'NaN'
             self._spark.createDataFrame(rows).write.insertInto(name)
         else:
-            self.con.insert(name, ibis.memtable(rows))
+            with self._memtable(rows) as table:
+                self.con.insert(name, table)
+
+    @contextlib.contextmanager
+    def _memtable(self, data, schema=None):
+        """An in-memory table released as soon as the block ends.
+
+        ibis keeps every memtable registered until the process exits, which holds each ingested
+        chunk in memory; a long ingest must let go of them (this reaches into ibis internals).
+        """
+        table = ibis.memtable(data, schema=schema)
+        try:
+            yield table
+        finally:
+            op = table.op()
+            with contextlib.suppress(Exception):
+                if self.engine == "duckdb":
+                    self.con.con.unregister(op.name)
+                else:
+                    finalizer = self.con._make_memtable_finalizer(op.name)
+                    if finalizer is not None:
+                        finalizer()
+            with contextlib.suppress(Exception):
+                self.con._memtables.discard(op)
 
     def existing_keys(self, name: str, keys: pd.DataFrame) -> pd.DataFrame:
         """The subset of `keys` (a frame of key columns) already present in table `name`."""
         if keys.empty:
             return keys.iloc[0:0]
         spec = TABLES[name]
-        probe = ibis.memtable(conform(keys, spec, columns=list(keys.columns)))
-        target = self.table(name).select(*keys.columns)
-        found = target.semi_join(probe, list(keys.columns)).distinct()
-        return found.execute()
+        with self._memtable(conform(keys, spec, columns=list(keys.columns))) as probe:
+            target = self.table(name).select(*keys.columns)
+            return target.semi_join(probe, list(keys.columns)).distinct().execute()
 
     def insert_new(self, name: str, frame: pd.DataFrame) -> pd.Series:
         """Insert the rows whose natural key is not in the table yet (first wins within `frame`).
@@ -200,8 +224,8 @@ class Warehouse:
         if frame.empty:
             return adds
         incoming = conform(frame, spec)
-        probe = ibis.memtable(incoming[key].drop_duplicates())
-        stored = conform(self.table(name).semi_join(probe, key).execute(), spec)
+        with self._memtable(incoming[key].drop_duplicates()) as probe:
+            stored = conform(self.table(name).semi_join(probe, key).execute(), spec)
         merged = incoming.merge(stored, on=key, how="left", suffixes=("", "_stored"))
         merged.index = incoming.index
         for c in spec.column_names:
