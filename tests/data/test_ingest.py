@@ -171,3 +171,11 @@ def test_category_file_after_purchases_fills_categories(tmp_path, warehouse, opt
     assert got.loc["p4", "category"] == "Garden" and got["category"].isna().sum() == 1
     again = ingest_file(warehouse, tmp_path / "products-b.csv", options)
     assert (again.rows_loaded, again.rows_duplicate) == (0, 3)
+
+
+def test_missing_pii_stays_missing_not_a_pseudonym_of_nothing(tmp_path, warehouse, options):
+    (tmp_path / "customers.csv").write_text("customer_id,email,phone\nc1,a@example.com,\nc2,,+44 7700 900111\n")
+    ingest_file(warehouse, tmp_path / "customers.csv", options)
+    got = warehouse.table("customers").execute().set_index("customer_id")
+    assert got.loc["c1", "phone"] is None or pd.isna(got.loc["c1", "phone"])
+    assert pd.isna(got.loc["c2", "email"]) and got.loc["c2", "phone"].startswith("psn_")

@@ -148,7 +148,7 @@ def _ingest_chunk(warehouse, adapter: Adapter, chunk: RawChunk, ctx, options, al
             # reference rows repeated within the chunk (an order header on each of its lines) merge
             # into one, each column taking its first non-null value
             good = good.groupby(list(TABLES[name].key), sort=False, dropna=False).first().reset_index()
-        good = _pseudonymize(good, name, options)
+        good = _pseudonymize(good, name, options, adapter.pseudonymized_columns)
         good = good.assign(source=ctx.source) if "source" in TABLES[name].column_names else good
         is_new = warehouse.insert_new(name, good)
         report.rows_added[name] = report.rows_added.get(name, 0) + int(is_new.sum())
@@ -162,14 +162,17 @@ def _ingest_chunk(warehouse, adapter: Adapter, chunk: RawChunk, ctx, options, al
     report.rows_quarantined += len(reasons)
 
 
-def _pseudonymize(frame: pd.DataFrame, table: str, options: IngestOptions) -> pd.DataFrame:
-    columns = [c for c in TABLES[table].pii_columns if c in frame.columns]
+def _pseudonymize(frame: pd.DataFrame, table: str, options: IngestOptions,
+                  id_columns: dict[str, str] | None = None) -> pd.DataFrame:
+    """PII columns, and the adapter's ids made of PII (`id_columns`: column -> PII kind), as pseudonyms."""
+    kinds = {c: c for c in TABLES[table].pii_columns} | dict(id_columns or {})
+    columns = {c: kind for c, kind in kinds.items() if c in frame.columns}
     free_text = "properties" in frame.columns  # event properties may carry an e-mail or phone
     if options.keep_raw_pii or not (columns or free_text):
         return frame
     frame = frame.copy()
-    for c in columns:
-        frame[c] = pii.pseudonymize(frame[c], options.pii_key, c)
+    for c, kind in columns.items():
+        frame[c] = pii.pseudonymize(frame[c], options.pii_key, kind)
     if free_text:
         frame["properties"] = frame["properties"].map(
             lambda v: pii.mask_text(v, options.pii_key) if isinstance(v, str) else v)

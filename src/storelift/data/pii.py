@@ -83,7 +83,7 @@ def pseudonymize(values: pd.Series, key: bytes, column: str) -> pd.Series:
     """Replace every non-null value by its pseudonym; values that already are pseudonyms stay."""
 
     def one(v):
-        if v is None or (isinstance(v, float) and v != v):
+        if v is None or v is pd.NA or (isinstance(v, float) and v != v):
             return None
         s = str(v)
         if s.startswith(PREFIX) or not s.strip():

@@ -54,6 +54,9 @@ class Adapter:
     fact_tables: tuple[str, ...] = ()
     # Source fields holding PII, masked in quarantined raw text.
     pii_fields: tuple[str, ...] = ()
+    # Canonical id columns the adapter fills with a PII value (column -> PII kind, e.g. customer_id ->
+    # email): ingest stores that value's pseudonym, the same one the PII column of that kind gets.
+    pseudonymized_columns: dict[str, str] = {}
     # Source time zone when the format fixes one (None: the workspace's [ingest] source_timezone).
     timezone: str | None = None
 

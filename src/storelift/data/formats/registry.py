@@ -10,8 +10,10 @@ from .base import Adapter
 from .canonical import CanonicalAdapter, table_for
 from .cdnow import CdnowAdapter
 from .diginetica import DigineticaCategoriesAdapter, DigineticaPurchasesAdapter
+from .ga4 import GA4Adapter
 from .online_retail import OnlineRetailAdapter
 from .segment import SegmentAdapter
+from .shopify import ShopifyAdapter
 
 # Detection order: specific layouts first, the canonical file-name rule last.
 ADAPTERS: list[type[Adapter]] = [
@@ -19,6 +21,8 @@ ADAPTERS: list[type[Adapter]] = [
     CdnowAdapter,
     DigineticaPurchasesAdapter,
     DigineticaCategoriesAdapter,
+    ShopifyAdapter,
+    GA4Adapter,
     SegmentAdapter,
     AmazonSequencesAdapter,
 ]
