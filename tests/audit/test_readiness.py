@@ -117,3 +117,19 @@ def test_short_history_is_not_enough_for_clv_churn_or_forecasts():
     assert table.loc["churn", "ready"] == "no"
     assert table.loc["forecast", "ready"] == "no"
     assert "months of orders" in table.loc["clv", "detail"]
+
+
+def test_line_discounts_count_as_price_changes():
+    """A promotion that discounts the line, not the list price, still varies the price paid."""
+    frames = clean_store()
+    lines = frames["order_lines"]
+    frames["order_lines"] = lines.assign(unit_price=lines["unit_price"].iloc[0], discount_amount=0.0,
+                                         amount=lines["quantity"] * lines["unit_price"].iloc[0])
+    flat = store_profile(warehouse_tables(make_warehouse(frames)), AS_OF)
+    assert flat.products_with_price_changes == 0
+    promo = frames["order_lines"].copy()
+    promo.loc[promo.index[::2], "discount_amount"] = 1.0
+    promo["amount"] = promo["quantity"] * promo["unit_price"] - promo["discount_amount"]
+    frames["order_lines"] = promo
+    p = store_profile(warehouse_tables(make_warehouse(frames)), AS_OF)
+    assert p.products_with_price_changes == 5

@@ -108,8 +108,10 @@ def store_profile(tables: Tables, as_of=None) -> StoreProfile:
         agg = one_row(lines.aggregate(n=lines.count(), amounts=lines.amount.count(), priced=lines.unit_price.count()))
         p.amount_share = agg["amounts"] / agg["n"]
         p.priced_lines = int(agg["priced"] or 0)
-        per_product = (lines.filter(lines.unit_price.notnull()).group_by("product_id")
-                       .aggregate(prices=lines.unit_price.nunique()))
+        # the price paid per unit, after line discounts: promotions often discount the line, not the list price
+        paid = lines.filter(lines.amount.notnull() & (lines.quantity > 0))
+        paid = paid.mutate(paid_price=(paid.amount / paid.quantity).round(2))
+        per_product = paid.group_by("product_id").aggregate(prices=paid.paid_price.nunique())
         p.products_with_price_changes = int(per_product.count(where=per_product.prices >= 2).execute())
         if orders is not None:
             sold = lines.inner_join(orders, lines.order_id == orders.order_id).filter(orders.customer_id.notnull())
@@ -316,7 +318,7 @@ def assess_readiness(tables: Tables, as_of=None, thresholds: ReadinessThresholds
     rows.append(_row("forecast", ready, needs, has, detail))
 
     # pricing
-    needs = (f"unit prices over time with {t.min_price_changes}+ products sold at 2+ prices, "
+    needs = (f"prices paid over time with {t.min_price_changes}+ products sold at 2+ prices, "
              f"{t.forecast_weeks}+ weeks of sales, and costs for margins")
     has = (f"{p.priced_lines:,} priced lines; {p.products_with_price_changes} products with price changes; "
            f"{p.weeks_with_sales} weeks; {p.cost_share:.0%} of products with a cost")
