@@ -179,3 +179,26 @@ def test_missing_pii_stays_missing_not_a_pseudonym_of_nothing(tmp_path, warehous
     got = warehouse.table("customers").execute().set_index("customer_id")
     assert got.loc["c1", "phone"] is None or pd.isna(got.loc["c1", "phone"])
     assert pd.isna(got.loc["c2", "email"]) and got.loc["c2", "phone"].startswith("psn_")
+
+
+def _file_bytes(path) -> bytes:
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))  # the file and any WAL
+
+
+@pytest.mark.parametrize("keep_raw", [False, True])
+def test_scan_of_the_warehouse_file_bytes(tmp_path, keep_raw):
+    """Byte scan of the DuckDB file itself. Storage compression is switched off for the scan, since
+    compressed strings would hide raw values from it; keep_raw=True is the control that it finds them."""
+    from storelift.warehouse import Warehouse
+
+    path = tmp_path / "scan.duckdb"
+    wh = Warehouse(f"duckdb://{path}?force_compression=uncompressed")
+    wh.ensure_tables()
+    _load_pii_sources(tmp_path, wh, IngestOptions(keep_raw_pii=True) if keep_raw else IngestOptions(pii_key=KEY))
+    wh.close()
+    content = _file_bytes(path)
+    found = [raw for raw in RAW_PII if raw.encode() in content]
+    if keep_raw:
+        assert "Ann.Lee@example.com" in found and "nine@example.com" in found
+    else:
+        assert found == []
