@@ -370,11 +370,41 @@ INGEST_RUNS = TableSpec(
     system=True,
 )
 
+CUSTOMER_SCORES = TableSpec(
+    "customer_scores",
+    "Per-customer segment, lifetime value and churn scores as of a date, from one versioned model run.",
+    ("customer_id", "as_of", "model_version"),
+    (
+        _c("customer_id", "string", "Customer (pseudonymous).", required=True),
+        _c("as_of", "timestamp", "Scores use only orders before this time (UTC).", required=True),
+        _c("model_version", "string", "Version of the model run that wrote the row.", required=True),
+        _c("scored_at", "timestamp", "When the row was written (UTC).", required=True),
+        _c("recency_days", "float64", "Days from the last order to as_of."),
+        _c("frequency", "int64", "Orders before as_of."),
+        _c("monetary", "float64", "Net order value before as_of."),
+        _c("rfm_cell", "string", "Recency-frequency-monetary quintile scores, e.g. 5-4-3 (5 is best)."),
+        _c("rfm_segment", "string", "Named RFM segment (Champions, At risk, ...)."),
+        _c("cluster", "int64", "Behavioural cluster number."),
+        _c("cluster_name", "string", "What sets the cluster apart, in words."),
+        _c("p_alive", "float64", "BG/NBD probability that the customer is still active."),
+        _c("expected_purchases", "float64", "BG/NBD expected purchases over the CLV horizon."),
+        _c("clv", "float64", "Discounted lifetime value over the horizon (BG/NBD x Gamma-Gamma)."),
+        _c("clv_low", "float64", "Lower bound of the CLV interval."),
+        _c("clv_high", "float64", "Upper bound of the CLV interval."),
+        _c("churn_probability", "float64", "Calibrated probability of no order in the churn horizon."),
+        _c("next_purchase_days", "float64", "Predicted days to the next order (median)."),
+        _c("next_purchase_low", "float64", "Lower end of the predicted next-order window, days."),
+        _c("next_purchase_high", "float64", "Upper end of the predicted next-order window, days."),
+        _c("churn_reasons", "string", "The largest contributions to the churn score, in words."),
+    ),
+    system=True,
+)
+
 TABLES: dict[str, TableSpec] = {
     t.name: t
     for t in (
         CUSTOMERS, PRODUCTS, ORDERS, ORDER_LINES, REFUNDS, EVENTS, CONSENTS, TOUCHES,
-        ASSIGNMENTS, DECISIONS, AUDIT_LOG, QUARANTINE, INGEST_RUNS,
+        ASSIGNMENTS, DECISIONS, AUDIT_LOG, QUARANTINE, INGEST_RUNS, CUSTOMER_SCORES,
     )
 }
 
