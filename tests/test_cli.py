@@ -12,7 +12,7 @@ runner = CliRunner()
 def test_help_lists_the_commands():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("init", "ingest", "quarantine", "audit", "synth", "demo", "schema"):
+    for command in ("init", "ingest", "quarantine", "audit", "synth", "demo", "schema", "customers"):
         assert command in result.output
 
 
@@ -49,3 +49,42 @@ def test_demo_runs_end_to_end(tmp_path):
     assert "readiness by capability" in result.output
     tables = runner.invoke(app, ["tables", "-w", str(tmp_path / "demo")])
     assert "order_lines" in tables.output and " 0 " not in tables.output.split("order_lines")[1].split("\n")[0]
+
+
+def test_demo_scores_customers_and_the_customers_commands_read_them(tmp_path):
+    ws = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", "--directory", str(ws), "--customers", "600"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "RFM segments" in result.output and "to win back" in result.output
+    assert (ws / "reports" / "customers.html").exists()
+    manifests = list((ws / "models").glob("customers-*/manifest.json"))
+    assert len(manifests) == 1
+
+    from storelift.artifacts import load_models
+    from storelift.workspace import Workspace
+
+    version, models = load_models(ws / "models", prefix="customers-")
+    assert set(models) == {"clusters", "bgnbd", "gamma_gamma", "churn"}
+    scores = Workspace.open(ws).warehouse.table("customer_scores").execute()
+    assert (scores["model_version"] == version).all() and scores["customer_id"].is_unique
+
+    someone = scores.sort_values("churn_probability").customer_id.iloc[-1]
+    shown = runner.invoke(app, ["customers", "show", someone, "-w", str(ws)], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0 and "churn_reasons" in shown.output and someone in shown.output
+    missing = runner.invoke(app, ["customers", "show", "nobody", "-w", str(ws)])
+    assert missing.exit_code == 1 and "no scores for customer 'nobody'" in missing.output
+
+    segments = runner.invoke(app, ["customers", "segments", "-w", str(ws), "--as-of", "2025-01-01"])
+    assert segments.exit_code == 0 and "Champions" in segments.output and "top 20%" in segments.output
+    clv = runner.invoke(app, ["customers", "clv", "-w", str(ws), "--calibration-end", "2024-07-01",
+                              "--holdout-end", "2025-01-01"], env={"COLUMNS": "200"})
+    assert clv.exit_code == 0, clv.output
+    assert "BG/NBD" in clv.output and "Gamma-Gamma" in clv.output and "holdout" in clv.output
+
+
+def test_customers_score_without_orders_says_what_to_load(tmp_path):
+    runner.invoke(app, ["init", str(tmp_path / "empty")])
+    result = runner.invoke(app, ["customers", "score", "-w", str(tmp_path / "empty")])
+    assert result.exit_code != 0
+    assert "load orders first" in result.output
+    assert "Traceback" not in result.output

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from .cli_common import WorkspaceArg, console, err, progress_bar
+from .cli_common import fail as _fail
 from .errors import StoreliftError
 from .workspace import Workspace
 
@@ -21,22 +21,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err = Console(stderr=True)
-
-WorkspaceArg = typer.Option(Path("."), "--workspace", "-w", help="Workspace folder (made by `storelift init`).")
-
-
-def _fail(exc: StoreliftError) -> None:
-    err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
-    raise typer.Exit(exc.exit_code)
-
-
-def progress_bar(transient: bool = False) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
-        console=err, transient=transient,
-    )
 
 
 @app.command()
@@ -240,7 +224,8 @@ def demo(
     customers: int = typer.Option(5_000, help="Customers in the synthetic store."),
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
-    """The main job end to end on the embedded warehouse: synthesize a store, ingest it, audit it, write the report."""
+    """The main job end to end on the embedded warehouse: synthesize a store, ingest it, audit it, score customers."""
+    from .cli_customers import print_risk, print_segments, run_scoring
     from .synth import generate_store
 
     try:
@@ -254,10 +239,15 @@ def demo(
         console.rule("3. audit the data")
         result, path = run_audit_report(ws, "2025-01-01", None)
         print_audit(result)
+        console.rule("4. score customers: RFM segments, clusters, lifetime value, churn risk")
+        scored, models, customers_path = run_scoring(ws, "2025-01-01")
+        print_segments(scored.segments)
+        print_risk(scored.scores, 10)
     except StoreliftError as exc:
         _fail(exc)
     console.rule("done")
-    console.print(f"workspace: {ws.root}\nreport:    [bold]{path}[/]")
+    console.print(f"workspace: {ws.root}\nmodels:    {models}\nreports:   [bold]{path}[/]\n"
+                  f"           [bold]{customers_path}[/]")
 
 
 @app.command()
@@ -266,6 +256,11 @@ def schema() -> None:
     from .schema import render_markdown
 
     sys.stdout.write(render_markdown())
+
+
+from .cli_customers import app as customers_app  # noqa: E402  (the sub-app imports the shared CLI pieces)
+
+app.add_typer(customers_app, name="customers")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,0 +1,52 @@
+"""Versioned model artifacts on disk: one folder per model run, with a manifest a person can read."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .errors import StoreliftError
+
+
+class ArtifactError(StoreliftError):
+    """A model artifact folder is missing or incomplete."""
+
+    exit_code = 7
+
+
+def save_models(models_dir: Path, version: str, models: dict[str, object], meta: dict | None = None) -> Path:
+    """Pickle each fitted model to models_dir/version/<name>.pkl and write manifest.json beside them."""
+    folder = Path(models_dir) / version
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, model in models.items():
+        tmp = folder / f"{name}.pkl.tmp"
+        with open(tmp, "wb") as fh:
+            pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(folder / f"{name}.pkl")  # never a half-written artifact under the final name
+    manifest = {"version": version, "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "models": sorted(models), **(meta or {})}
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    return folder
+
+
+def load_models(models_dir: Path, version: str | None = None, prefix: str = "") -> tuple[str, dict[str, object]]:
+    """The models of `version` (default: the newest folder whose name starts with `prefix`)."""
+    root = Path(models_dir)
+    if version is None:
+        runs = sorted(p.name for p in root.glob(f"{prefix}*") if (p / "manifest.json").exists()) if root.exists() else []
+        if not runs:
+            raise ArtifactError(f"no saved models starting with {prefix!r} under {root}; run "
+                                "`storelift customers score` first")
+        version = runs[-1]
+    folder = root / version
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.exists():
+        raise ArtifactError(f"{folder} has no manifest.json; pass a version listed under {root}")
+    manifest = json.loads(manifest_path.read_text())
+    models = {}
+    for name in manifest["models"]:
+        with open(folder / f"{name}.pkl", "rb") as fh:
+            models[name] = pickle.load(fh)
+    return version, models
