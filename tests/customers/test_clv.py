@@ -78,13 +78,17 @@ def test_cdnow_holdout_table_over_39_weeks(cdnow_summary):
 
 def test_clv_on_cdnow_is_discounted_value_with_an_interval(cdnow_summary):
     bg, gg = BetaGeo().fit(cdnow_summary), GammaGamma().fit(cdnow_summary)
-    clv = customer_lifetime_value(bg, gg, cdnow_summary, horizon_months=12, n_draws=40)
+    clv = customer_lifetime_value(bg, gg, cdnow_summary, horizon_months=12)
     assert list(clv.columns) == ["customer_id", "p_alive", "expected_purchases", "expected_order_value",
                                  "clv", "clv_low", "clv_high"]
     assert len(clv) == 2357
     undiscounted = clv.expected_purchases * clv.expected_order_value
     assert ((clv.clv < undiscounted) & (clv.clv > undiscounted / 1.01 ** 12)).all()
     assert ((clv.clv_low <= clv.clv) & (clv.clv <= clv.clv_high)).mean() > 0.95
+    boot = customer_lifetime_value(bg, gg, cdnow_summary, horizon_months=12, interval="bootstrap", n_draws=400)
+    # the two intervals describe the same parameter uncertainty: their widths agree to within a fifth
+    ratio = (clv.clv_high - clv.clv_low) / (boot.clv_high - boot.clv_low)
+    assert 0.8 < ratio.median() < 1.25
     no_discount = customer_lifetime_value(bg, gg, cdnow_summary, monthly_discount_rate=0.0, n_draws=0)
     assert no_discount.clv.to_numpy() == pytest.approx(undiscounted.to_numpy(), rel=1e-9)
     longer = customer_lifetime_value(bg, gg, cdnow_summary, horizon_months=24, n_draws=0)

@@ -263,12 +263,37 @@ class BetaGeo:
         """E[Y(t) | frequency, recency, T]: expected purchases in the next t time units, per customer."""
         r, alpha, a, b = self.individual_params(rfm, log_params)
         x, tx, T = (rfm[c].to_numpy(float) for c in ("frequency", "recency", "T"))
-        t = np.asarray(t, float)
-        ratio_log = (r + x) * (np.log(alpha + T) - np.log(alpha + T + t))
+        t = np.broadcast_to(np.asarray(t, float), x.shape)
         head = (a + b + x - 1) / (a - 1)
-        tail = 1 - np.exp(ratio_log) * hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
+        if np.ndim(alpha) > 0:  # covariates: every customer has its own alpha
+            tail = _purchase_tail(x, T, t, r, alpha, a, b)
+        elif np.ndim(t) == 0 or np.all(t == t.flat[0]):
+            tail = _unique_rows(lambda x_, T_, *p: _purchase_tail(x_, T_, t.flat[0], *p), (x, T), r, alpha, a, b)
+        else:
+            tail = _unique_rows(_purchase_tail, (x, T, t), r, alpha, a, b)
         alive = _p_alive(r, alpha, a, b, x, tx, T)
         return pd.Series(head * tail * alive, index=rfm.index, name="expected_purchases")
+
+    def discounted_expected_purchases(self, rfm: pd.DataFrame, step: float, n_steps: int, rate: float,
+                                      log_params=None) -> tuple[np.ndarray, np.ndarray]:
+        """(sum over periods i = 1..n_steps of the purchases expected in period i / (1 + rate)^i, the undiscounted
+        total), per customer, with periods of `step` time units. The costly hypergeometric part depends only on
+        (frequency, T), so it is evaluated once per distinct pair, for all periods at once."""
+        r, alpha, a, b = self.individual_params(rfm, log_params)
+        x, tx, T = (rfm[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+        scale = (a + b + x - 1) / (a - 1) * _p_alive(r, alpha, a, b, x, tx, T)
+        if np.ndim(alpha) > 0:  # covariates: no shared rows
+            codes, xu, Tu, alpha_u = np.arange(len(x)), x, T, alpha
+        else:
+            codes, (xu, Tu) = _distinct_rows((x, T))
+            alpha_u = alpha
+        discounted = np.zeros(len(xu))
+        previous = np.zeros(len(xu))
+        for i in range(1, n_steps + 1):
+            tail = _purchase_tail(xu, Tu, i * step, r, alpha_u, a, b)
+            discounted += (tail - previous) / (1 + rate) ** i
+            previous = tail
+        return scale * discounted[codes], scale * previous[codes]
 
     def probability_alive(self, rfm: pd.DataFrame) -> pd.Series:
         """P(alive | frequency, recency, T) per customer."""
@@ -308,6 +333,34 @@ class BetaGeo:
         labels = out.pop("group").map(lambda g: f"{g}+" if g == max_group else str(g))
         out.insert(0, "calibration_repeats", labels)
         return out
+
+
+def _purchase_tail(x, T, t, r, alpha, a, b):
+    """1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t)): the part of E[Y(t) | x, t_x, T]
+    that does not depend on t_x."""
+    ratio_log = (r + x) * (np.log(alpha + T) - np.log(alpha + T + t))
+    return 1 - np.exp(ratio_log) * hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
+
+
+def _distinct_rows(columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(codes, distinct columns): row i of the input is row codes[i] of the distinct columns."""
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for col in columns:
+        codes, uniques = pd.factorize(col)
+        key = key * len(uniques) + codes  # distinct counts multiply to far below 2**63 for summaries
+    codes = pd.factorize(key)[0]
+    first = np.zeros(codes.max() + 1 if len(codes) else 0, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]
+    return codes, [col[first] for col in columns]
+
+
+def _unique_rows(fn, columns: tuple[np.ndarray, ...], *params) -> np.ndarray:
+    """fn evaluated once per distinct row of `columns` and spread back: the hypergeometric function
+    is the costly part, and real summaries (whole days) repeat (frequency, T, t) many times."""
+    if len(columns[0]) < 50_000:
+        return fn(*columns, *params)
+    codes, distinct = _distinct_rows(columns)
+    return fn(*distinct, *params)[codes]
 
 
 def _p_alive(r, alpha, a, b, x, tx, T):

@@ -71,10 +71,11 @@ def hessian(fun: ObjectiveFn, x: np.ndarray, grad_at_x: np.ndarray | None = None
 
 
 def refine_with_metric(fun: ObjectiveFn, x0: np.ndarray, metric: np.ndarray, max_steps: int = 40,
-                       tol: float = 1e-10) -> tuple[np.ndarray, float, np.ndarray, int]:
+                       tol: float = 1e-9) -> tuple[np.ndarray, float, np.ndarray, int]:
     """Newton-like steps x - metric^-1 grad with a fixed metric (the Hessian of a subsample's fit),
     halving a step that does not lower the objective. Near the optimum each step costs one evaluation
-    and shrinks the error by about the relative difference between the two Hessians."""
+    and shrinks the error by about the relative difference between the two Hessians. Stops when the
+    gradient is below `tol` or the decrease a step promises is below the objective's rounding."""
     x = np.asarray(x0, float)
     value, grad = fun(x)
     steps = 0
@@ -82,16 +83,15 @@ def refine_with_metric(fun: ObjectiveFn, x0: np.ndarray, metric: np.ndarray, max
         if np.linalg.norm(grad) <= tol:
             break
         step = np.linalg.solve(metric, grad)
-        for _ in range(30):
+        if 0.5 * float(grad @ step) <= 1e-14 * max(1.0, abs(value)):
+            break
+        for _ in range(8):
             candidate = np.clip(x - step, -LOG_BOUND, LOG_BOUND)
             new_value, new_grad = fun(candidate)
-            if np.isfinite(new_value) and new_value <= value + 1e-15 * abs(value):
+            if np.isfinite(new_value) and new_value <= value:
                 break
             step = step / 2
         else:
-            break
-        if np.max(np.abs(candidate - x)) <= 1e-13:
-            x, value, grad = candidate, new_value, new_grad
             break
         x, value, grad = candidate, new_value, new_grad
     return x, value, grad, steps
