@@ -1,6 +1,7 @@
 """The storelift command: exit codes, messages and the demo end to end."""
 
 import json
+import re
 
 from typer.testing import CliRunner
 
@@ -71,6 +72,15 @@ def test_demo_scores_customers_and_the_customers_commands_read_them(tmp_path):
     someone = scores.sort_values("churn_probability").customer_id.iloc[-1]
     shown = runner.invoke(app, ["customers", "show", someone, "-w", str(ws)], env={"COLUMNS": "200"})
     assert shown.exit_code == 0 and "churn_reasons" in shown.output and someone in shown.output
+    # a run that explains only the 50 likeliest churners; show explains the others on demand
+    rescored = runner.invoke(app, ["customers", "score", "-w", str(ws), "--as-of", "2025-01-01", "--explain", "50"])
+    assert rescored.exit_code == 0, rescored.output
+    t = Workspace.open(ws).warehouse.table("customer_scores")
+    latest = t.filter(t.model_version == t.model_version.max()).execute()
+    assert latest.churn_reasons.notna().sum() == 50
+    quiet = latest[latest.churn_reasons.isna()].customer_id.iloc[0]
+    later = runner.invoke(app, ["customers", "show", quiet, "-w", str(ws)], env={"COLUMNS": "200"})
+    assert later.exit_code == 0 and re.search(r"churn_reasons .*\([+-]\d", later.output), later.output
     missing = runner.invoke(app, ["customers", "show", "nobody", "-w", str(ws)])
     assert missing.exit_code == 1 and "no scores for customer 'nobody'" in missing.output
 

@@ -92,12 +92,15 @@ def score(
     discount: float = typer.Option(0.01, help="Monthly discount rate for CLV."),
     churn_days: int = typer.Option(90, help="Churn means no order within this many days."),
     top: int = typer.Option(10, help="How many at-risk customers to list."),
+    explain: int = typer.Option(20_000, help="Store churn reasons for this many likeliest churners "
+                                             "(`customers show` explains anyone else on demand)."),
 ) -> None:
     """RFM + clusters + CLV + churn for every customer: writes customer_scores, models/ and reports/customers.html."""
     try:
         ws = Workspace.open(workspace)
         result, folder, path = run_scoring(ws, as_of, clv_horizon_months=horizon_months,
-                                           monthly_discount_rate=discount, churn_horizon_days=churn_days)
+                                           monthly_discount_rate=discount, churn_horizon_days=churn_days,
+                                           explain=explain)
     except StoreliftError as exc:
         fail(exc)
     print_segments(result.segments)
@@ -185,7 +188,24 @@ def show(
         err.print(f"[bold red]error:[/] no scores for customer {customer!r}; run `storelift customers score` first "
                   "or check the id (`storelift customers segments` lists none; ids are pseudonymous)")
         raise typer.Exit(1)
+    row = rows.iloc[0]
+    if pd.isna(row["churn_reasons"]) and pd.notna(row["churn_probability"]):
+        row["churn_reasons"] = explain_on_demand(ws, customer, row)
     table = Table(title=f"customer {customer}", show_header=False)
-    for col, value in rows.iloc[0].items():
+    for col, value in row.items():
         table.add_row(col, f"{value:,.4g}" if isinstance(value, float) else str(value))
     console.print(table)
+
+
+def explain_on_demand(ws: Workspace, customer: str, row: pd.Series) -> str:
+    """Churn reasons for a customer the batch run did not explain, from the saved model of that run."""
+    from .artifacts import load_models
+    from .customers.features import customer_features
+
+    _, models = load_models(ws.models_dir, row["model_version"])
+    churn = models["churn"]
+    as_of = pd.Timestamp(row["as_of"])
+    orders = workspace_orders(ws, refunds_before=as_of)
+    features = customer_features(orders.filter(orders.customer_id == customer), as_of, churn.windows_).execute()
+    out = churn.predict_features(features, explain=True)
+    return "; ".join(out[[c for c in ("reason_1", "reason_2", "reason_3") if c in out.columns]].iloc[0].dropna())

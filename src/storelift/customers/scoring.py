@@ -68,7 +68,7 @@ def _as_timestamp(as_of) -> pd.Timestamp:
 
 def model_version(as_of: pd.Timestamp, scored_at: datetime) -> str:
     """customers-<package version>-<as-of day>-<scoring time>: unique per run, sortable by time."""
-    return f"customers-{__version__}-{as_of:%Y%m%d}-{scored_at:%Y%m%dT%H%M%S}"
+    return f"customers-{__version__}-{as_of:%Y%m%d}-{scored_at:%Y%m%dT%H%M%S%f}"
 
 
 def score_customers(orders: ibis.Table, as_of, *, clv_horizon_months: int = 12, monthly_discount_rate: float = 0.01,
@@ -85,7 +85,7 @@ def score_customers(orders: ibis.Table, as_of, *, clv_horizon_months: int = 12, 
     step = progress or (lambda stage: None)
     seconds: dict[str, float] = {}
     notes: list[str] = []
-    scored_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    scored_at = datetime.now(timezone.utc).replace(tzinfo=None)
 
     def timed(stage, fn):
         step(stage)

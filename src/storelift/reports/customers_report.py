@@ -112,9 +112,9 @@ def add_customer_sections(report: Report, result) -> Report:
     report.add_metrics([
         ("customers scored", len(scores), f"as of {result.as_of:%Y-%m-%d}"),
         ("top 20% revenue share", f"{result.top20_share:.0%}", "Pareto"),
-        ("mean CLV", float(scores["clv"].mean()) if scores["clv"].notna().any() else "n/a", "discounted"),
-        ("mean churn risk", float(scores["churn_probability"].mean()) if scores["churn_probability"].notna().any()
-         else "n/a", None),
+        ("mean CLV", f"{scores['clv'].mean():,.2f}" if scores["clv"].notna().any() else "n/a", "discounted"),
+        ("mean churn risk", f"{scores['churn_probability'].mean():.0%}" if scores["churn_probability"].notna().any()
+         else "n/a", "calibrated probability"),
     ])
     report.add_text(f"Model version {result.model_version}. " + " ".join(result.notes), muted=True)
 
