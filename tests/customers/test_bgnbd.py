@@ -130,3 +130,35 @@ def test_penalty_shrinks_parameters():
     plain, shrunk = BetaGeo().fit(rfm), BetaGeo(penalty=0.1).fit(rfm)
     assert shrunk.diagnostics_["converged"]
     assert (shrunk.params_[["r", "a", "b"]] ** 2).sum() < (plain.params_[["r", "a", "b"]] ** 2).sum()
+
+
+def test_recovers_the_synthetic_stores_generating_parameters(tmp_path):
+    """The generator draws BG/NBD purchases in its own clock (operational time: seasonal and promotional
+    intensity) with every order a transaction. Summarized in that clock, the fit must land within three
+    standard errors (from its own Hessian, so the tolerance shrinks with the sample) of the generator's
+    r, alpha (per day -> per week), a and b. Campaign orders, which BG/NBD does not model, are few.
+    (Summaries in calendar days, the papers' convention, are biased here by seasonality and by
+    collapsing same-day orders of heavy buyers; tests/customers/test_gamma_gamma.py checks those
+    only on population means.)"""
+    from datetime import date
+
+    from storelift.synth import generate_store
+    from storelift.synth.calendar import StoreCalendar
+    from storelift.synth.truth import TruthParams
+
+    generate_store(tmp_path, customers=6000, seed=5, events=False, start="2023-01-01", end="2024-12-31")
+    orders = pd.read_parquet(tmp_path / "orders.parquet", columns=["customer_id", "ordered_at"])
+    calendar = StoreCalendar(date(2023, 1, 1), date(2024, 12, 31))
+    days = (orders.ordered_at - pd.Timestamp("2023-01-01")).dt.total_seconds().to_numpy() / 86_400
+    weeks = pd.Series(calendar.to_operational(days) / 7, index=orders.index)
+    by_customer = weeks.groupby(orders.customer_id)
+    end = calendar.to_operational(np.array([float(calendar.n_days)]))[0] / 7
+    summary = pd.DataFrame({"frequency": by_customer.size() - 1, "recency": by_customer.max() - by_customer.min(),
+                            "T": end - by_customer.min()})
+    assert len(summary) == 6000
+
+    fit = BetaGeo().fit(summary)
+    truth = TruthParams()
+    expected = pd.Series({"r": truth.r, "alpha": truth.alpha / 7, "a": truth.a, "b": truth.b})
+    z = (fit.params_ - expected) / fit.standard_errors_[expected.index]
+    assert (z.abs() < 3).all(), z.to_dict()
