@@ -30,11 +30,11 @@ def cdnow_sample_ids() -> set[int]:
         text = Path(found[0]).read_text()
     else:
         CACHE.mkdir(parents=True, exist_ok=True)
-        wheels = sorted(CACHE.glob("lifetimes-0.11.3-*.whl"))
+        wheels = sorted(CACHE.glob("[Ll]ifetimes-0.11.3-*.whl"))
         if not wheels:
             subprocess.run([sys.executable, "-m", "pip", "download", "lifetimes==0.11.3", "--no-deps",
                             "--only-binary=:all:", "-d", str(CACHE), "-q"], capture_output=True, timeout=120)
-            wheels = sorted(CACHE.glob("lifetimes-0.11.3-*.whl"))
+            wheels = sorted(CACHE.glob("[Ll]ifetimes-0.11.3-*.whl"))
         if not wheels:
             pytest.skip("CDNOW_sample.txt not found: run benchmarks/setup_lifetimes_venv.sh or allow "
                         "`pip download lifetimes==0.11.3` (PyPI) to fetch it")

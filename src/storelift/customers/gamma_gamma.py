@@ -11,10 +11,12 @@ import pandas as pd
 from scipy.special import digamma, gammaln
 
 from .bgnbd import collapse
-from .clv_fit import ModelDataError, confidence_table, minimize_robustly, natural_covariance
+from .clv_fit import ModelDataError, confidence_table, minimize_robustly, minimize_warm, natural_covariance
 
 PARAMS = ["p", "q", "gamma"]
 MIN_REPEAT_CUSTOMERS = 20
+WARM_START_ROWS = 200_000  # above this many distinct rows, start from a subsample's optimum (as BetaGeo)
+SUBSAMPLE_ROWS = 50_000
 
 
 class GammaGammaLikelihood:
@@ -81,7 +83,12 @@ class GammaGamma:
         mean, var = np.average(mv, weights=w), np.average((mv - np.average(mv, weights=w)) ** 2, weights=w)
         q0 = 2.0 + mean ** 2 / max(var, 1e-12)  # moment start: spread of the customer means sets q
         starts = [np.log([1.0, q0, mean * (q0 - 1)]), np.log([5.0, 3.0, 2.0 * mean]), np.log([1.0, 1.5, 1.0])]
-        result = minimize_robustly(objective, starts, n_log=3, total_weight=float(w.sum()))
+        if len(rows) <= WARM_START_ROWS:
+            result = minimize_robustly(objective, starts, n_log=3, total_weight=float(w.sum()))
+        else:
+            pick = np.random.default_rng(0).choice(len(rows), SUBSAMPLE_ROWS, replace=False)
+            sub = GammaGammaLikelihood(x[pick], mv[pick], w[pick], self.penalty)
+            result = minimize_warm(objective, sub, starts, n_log=3, total_weight=float(w.sum()))
         self.log_params_ = pd.Series(result.x, index=PARAMS)
         self.log_covariance_ = pd.DataFrame(result.covariance, index=PARAMS, columns=PARAMS)
         self.params_ = pd.Series(np.exp(result.x), index=PARAMS)
