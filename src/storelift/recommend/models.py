@@ -1,0 +1,246 @@
+"""Candidate models on a user x item matrix: Popularity, ItemKNN (cosine with shrinkage) and EASE.
+
+One interface for all: `fit(matrix) -> self`, `scores(user_rows) -> dense (users x items) array`,
+`recommend(user_rows, k, exclude=matrix) -> DataFrame`. Rows and columns are positions in the
+`Interactions` matrix the model was fitted on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+import scipy.sparse as sp
+
+from ..errors import StoreliftError
+
+RECOMMENDATION_COLUMNS = ("user_row", "rank", "item_row", "score")
+
+
+class RecommendModelError(StoreliftError, ValueError):
+    """A recommender was given bad parameters, used before `fit`, or asked for unknown rows."""
+
+
+def _as_csr(matrix) -> sp.csr_matrix:
+    if not sp.issparse(matrix):
+        raise RecommendModelError(
+            f"matrix is {type(matrix).__name__}; pass a scipy.sparse user x item matrix "
+            "(e.g. interaction_matrix(...).matrix)")
+    matrix = sp.csr_matrix(matrix, dtype=np.float32)
+    if matrix.shape[0] == 0 or matrix.shape[1] == 0 or matrix.nnz == 0:
+        raise RecommendModelError(
+            f"matrix has shape {matrix.shape} and {matrix.nnz} interactions; fit on a non-empty matrix")
+    return matrix
+
+
+class Recommender:
+    """Shared interface: subclasses set `n_items_` (and whatever they need) in `fit` and define `scores`."""
+
+    def fit(self, matrix) -> "Recommender":  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def scores(self, user_rows) -> np.ndarray:  # pragma: no cover - abstract
+        """Dense float32 scores, one row per user in `user_rows`, one column per item; higher is better."""
+        raise NotImplementedError
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "n_items_"):
+            raise RecommendModelError(f"{type(self).__name__} is not fitted; call .fit(matrix) first")
+
+    def _check_rows(self, user_rows) -> np.ndarray:
+        self._check_fitted()
+        rows = np.atleast_1d(np.asarray(user_rows, dtype=np.int64))
+        if rows.size and (rows.min() < 0 or rows.max() >= self.matrix_.shape[0]):
+            raise RecommendModelError(
+                f"user_rows must lie in [0, {self.matrix_.shape[0]}); got min {rows.min()}, max {rows.max()}; "
+                "map store ids with Interactions.user_rows")
+        return rows
+
+    def _user_matrix(self, user_rows) -> sp.csr_matrix:
+        return self.matrix_[self._check_rows(user_rows)]
+
+    def recommend(self, user_rows, k: int = 10, exclude=None) -> pd.DataFrame:
+        """Top-`k` items per user, best first: columns user_row, rank (1 = best), item_row, score.
+
+        `exclude` is a user x item sparse matrix (usually the fitted matrix); its stored items for
+        each user are never recommended. Ties break towards the lower item row.
+        """
+        self._check_fitted()
+        if not isinstance(k, (int, np.integer)) or k < 1:
+            raise RecommendModelError(f"k is {k!r}; pass a positive integer number of items")
+        rows = np.atleast_1d(np.asarray(user_rows, dtype=np.int64))
+        scores = self.scores(rows).astype(np.float32, copy=True)
+        if exclude is not None:
+            mask_excluded(scores, sp.csr_matrix(exclude), rows)
+        top = top_k(scores, k)
+        top_scores = np.take_along_axis(scores, top, axis=1)
+        keep = np.isfinite(top_scores)
+        n = top.shape[1]
+        return pd.DataFrame({
+            "user_row": np.repeat(rows, n)[keep.ravel()],
+            "rank": np.tile(np.arange(1, n + 1), len(rows))[keep.ravel()],
+            "item_row": top[keep],
+            "score": top_scores[keep],
+        }, columns=list(RECOMMENDATION_COLUMNS))
+
+
+def mask_excluded(scores: np.ndarray, exclude: sp.csr_matrix, user_rows: np.ndarray) -> None:
+    """Set scores of each user's excluded items to -inf, in place."""
+    if exclude.shape[1] != scores.shape[1]:
+        raise RecommendModelError(
+            f"exclude has {exclude.shape[1]} item columns but the model scores {scores.shape[1]}; "
+            "pass the matrix the model was fitted on")
+    sub = exclude[user_rows]
+    batch_rows = np.repeat(np.arange(len(user_rows)), np.diff(sub.indptr))
+    scores[batch_rows, sub.indices] = -np.inf
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of the k best scores per row, best first; ties go to the lower column."""
+    k = min(k, scores.shape[1])
+    candidates = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < scores.shape[1] else \
+        np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
+    # argpartition may cut a tie arbitrarily; widen to every item tied with the k-th score, then sort.
+    kth = np.take_along_axis(scores, candidates, axis=1).min(axis=1, keepdims=True)
+    out = np.empty((scores.shape[0], k), dtype=np.int64)
+    for i in range(scores.shape[0]):
+        pool = np.flatnonzero(scores[i] >= kth[i]) if k < scores.shape[1] else candidates[i]
+        order = np.lexsort((pool, -scores[i, pool]))
+        out[i] = pool[order[:k]]
+    return out
+
+
+class Popularity(Recommender):
+    """Most popular items for everyone: item score = sum of its column (interaction count or weight).
+
+    The non-personalized baseline and the fallback for new visitors and withheld consent.
+    """
+
+    def fit(self, matrix) -> "Popularity":
+        self.matrix_ = _as_csr(matrix)
+        self.item_scores_ = np.asarray(self.matrix_.sum(axis=0), dtype=np.float32).ravel()
+        self.n_items_ = self.matrix_.shape[1]
+        return self
+
+    def scores(self, user_rows) -> np.ndarray:
+        rows = self._check_rows(user_rows)
+        return np.broadcast_to(self.item_scores_, (len(rows), self.n_items_)).copy()
+
+
+class ItemKNN(Recommender):
+    """Item-based k-nearest neighbours (Sarwar et al. 2001; Deshpande & Karypis 2004).
+
+    sim(i, j) = <x_i, x_j> / (|x_i| |x_j| + shrink): cosine between item columns, shrunk towards 0
+    for items seen together rarely. Each item keeps its `neighbors` most similar items; a user's
+    score for item j sums sim(i, j) over the items i they interacted with that are neighbours of j.
+    """
+
+    def __init__(self, neighbors: int = 100, shrink: float = 10.0):
+        self.neighbors = neighbors
+        self.shrink = shrink
+
+    def fit(self, matrix) -> "ItemKNN":
+        if not isinstance(self.neighbors, (int, np.integer)) or self.neighbors < 1:
+            raise RecommendModelError(f"neighbors is {self.neighbors!r}; pass a positive integer (e.g. 100)")
+        if not np.isfinite(self.shrink) or self.shrink < 0:
+            raise RecommendModelError(f"shrink is {self.shrink!r}; pass a number >= 0 (e.g. 10)")
+        self.matrix_ = _as_csr(matrix)
+        columns = self.matrix_.tocsc()
+        norms = np.sqrt(np.asarray(columns.multiply(columns).sum(axis=0)).ravel()).astype(np.float32)
+        cooccurrence = (columns.T @ columns).tocsr().astype(np.float32)
+        cooccurrence.setdiag(0.0)
+        cooccurrence.eliminate_zeros()
+        # divide each stored co-occurrence by |x_i| |x_j| + shrink
+        coo = cooccurrence.tocoo()
+        similarity = coo.data / (norms[coo.row] * norms[coo.col] + np.float32(self.shrink) + np.float32(1e-12))
+        similar = sp.csr_matrix((similarity, (coo.row, coo.col)), shape=cooccurrence.shape, dtype=np.float32)
+        # row j of `similar` = candidate neighbours of j; keep the top ones, then score = X @ kept.T
+        self.similarity_ = _keep_top_per_row(similar, self.neighbors).T.tocsr()
+        self.n_items_ = self.matrix_.shape[1]
+        return self
+
+    def scores(self, user_rows) -> np.ndarray:
+        users = self._user_matrix(user_rows)
+        return np.asarray((users @ self.similarity_).toarray(), dtype=np.float32)
+
+
+def _keep_top_per_row(matrix: sp.csr_matrix, keep: int) -> sp.csr_matrix:
+    """Zero all but the `keep` largest entries of each CSR row (ties to the lower column)."""
+    counts = np.diff(matrix.indptr)
+    if counts.max(initial=0) <= keep:
+        return matrix
+    mask = np.ones(matrix.nnz, dtype=bool)
+    for row in np.flatnonzero(counts > keep):
+        start, end = matrix.indptr[row], matrix.indptr[row + 1]
+        order = np.lexsort((matrix.indices[start:end], -matrix.data[start:end]))
+        mask[start + order[keep:]] = False
+    rows = np.repeat(np.arange(matrix.shape[0]), counts)
+    return sp.csr_matrix((matrix.data[mask], (rows[mask], matrix.indices[mask])), shape=matrix.shape)
+
+
+def _spd_inverse(matrix: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric positive definite matrix by Cholesky (LAPACK potrf + potri), about half
+    the work of an LU inverse. `matrix` is overwritten and its memory reused, so a 20k catalog needs
+    one n x n array here, not three."""
+    # the transpose of a symmetric C-ordered array is the same matrix in Fortran order: LAPACK works in place
+    work = matrix.T if matrix.flags.c_contiguous else matrix
+    potrf, potri = scipy.linalg.get_lapack_funcs(("potrf", "potri"), (work,))
+    factor, info = potrf(work, lower=False, overwrite_a=True, clean=False)
+    if info != 0:
+        raise RecommendModelError(
+            f"X^T X + lambda_ I is not positive definite (LAPACK potrf info={info}); "
+            "raise lambda_ or use dtype='float64'")
+    upper, info = potri(factor, lower=False, overwrite_c=True)
+    if info != 0:
+        raise RecommendModelError(f"inverting X^T X + lambda_ I failed (LAPACK potri info={info}); raise lambda_")
+    _mirror_upper(upper)
+    return upper.T if not upper.flags.c_contiguous else upper  # symmetric: same values, C order
+
+
+def _mirror_upper(square: np.ndarray, block: int = 1024) -> None:
+    """Copy the upper triangle onto the lower one in place, a block of rows at a time (bounded memory)."""
+    for start in range(0, square.shape[0], block):
+        end = min(start + block, square.shape[0])
+        square[start:end, :start] = square[:start, start:end].T
+        diagonal = square[start:end, start:end]
+        diagonal[...] = np.triu(diagonal) + np.triu(diagonal, 1).T
+
+
+class EASE(Recommender):
+    """Embarrassingly Shallow Autoencoder (Steck, WWW 2019), closed form.
+
+    B = I - P diag(1 / diag(P)) with P = (X^T X + lambda_ I)^-1, so diag(B) = 0; scores = X_u B.
+    Dense item x item: memory is 4 (float32) or 8 (float64) bytes x n_items^2, so it refuses
+    catalogs above `max_items` (about 1.6 GB at 20k items in float32).
+    """
+
+    def __init__(self, lambda_: float = 500.0, dtype: str = "float32", max_items: int = 20_000):
+        self.lambda_ = lambda_
+        self.dtype = dtype
+        self.max_items = max_items
+
+    def fit(self, matrix) -> "EASE":
+        if not np.isfinite(self.lambda_) or self.lambda_ <= 0:
+            raise RecommendModelError(f"lambda_ is {self.lambda_!r}; pass a positive L2 strength (e.g. 500)")
+        if self.dtype not in ("float32", "float64"):
+            raise RecommendModelError(f"dtype is {self.dtype!r}; pass 'float32' or 'float64'")
+        self.matrix_ = _as_csr(matrix)
+        n_items = self.matrix_.shape[1]
+        if n_items > self.max_items:
+            raise RecommendModelError(
+                f"EASE needs a dense {n_items} x {n_items} matrix; that is above max_items={self.max_items}. "
+                "Drop rare items first, or raise max_items if memory allows")
+        gram = (self.matrix_.T @ self.matrix_).toarray().astype(self.dtype, copy=False)
+        gram[np.diag_indices(n_items)] += self.lambda_
+        precision = _spd_inverse(gram)  # gram's memory is reused
+        del gram
+        diagonal = np.diag(precision).copy()
+        precision /= -diagonal  # column j divided by -P_jj
+        precision[np.diag_indices(n_items)] = 0.0
+        self.weights_ = precision  # C order, so sparse @ dense does not copy it per batch
+        self.n_items_ = n_items
+        return self
+
+    def scores(self, user_rows) -> np.ndarray:
+        users = self._user_matrix(user_rows).astype(self.weights_.dtype)
+        return np.asarray(users @ self.weights_, dtype=np.float32)
