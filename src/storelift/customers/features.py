@@ -128,15 +128,7 @@ def customer_features(orders: ibis.Table, cutoff, windows_days=DEFAULT_WINDOWS_D
     past = past.mutate(
         age_days=(ibis.literal(cutoff_s) - seconds).cast("float64") / SECONDS_PER_DAY,
         order_s=seconds,
-        order_day=(seconds // 86_400).cast("int64"),
     )
-    in_time = ibis.window(group_by=past.customer_id, order_by=[past.order_s, past.order_id])
-    past = past.mutate(
-        gap_days=(past.order_s - past.order_s.lag().over(in_time)).cast("float64") / SECONDS_PER_DAY,
-        position=ibis.row_number().over(in_time),
-        count_in_customer=past.order_id.count().over(ibis.window(group_by=past.customer_id)),
-    )
-    is_last = past.position == past.count_in_customer - 1
     metrics = {
         "recency_days": past.age_days.min(),
         "tenure_days": past.age_days.max(),
@@ -144,10 +136,6 @@ def customer_features(orders: ibis.Table, cutoff, windows_days=DEFAULT_WINDOWS_D
         "value_total": past.value.sum().cast("float64"),
         "gross_total": past.gross.sum().cast("float64"),
         "refunded_total": past.refunded.sum().cast("float64"),
-        "last_gap_days": past.gap_days.max(where=is_last),
-        "mean_gap_days": past.gap_days.mean(),
-        "std_gap_days": past.gap_days.std(how="sample"),
-        "distinct_order_days": past.order_day.nunique(),
     }
     for w in windows:
         recent = past.age_days < w
@@ -155,7 +143,7 @@ def customer_features(orders: ibis.Table, cutoff, windows_days=DEFAULT_WINDOWS_D
         metrics[f"orders_{w}d"] = ibis.ifelse(recent, 1, 0).sum().cast("int64")
         metrics[f"value_{w}d"] = ibis.ifelse(recent, past.value, 0.0).sum().cast("float64")
         metrics[f"_orders_before_{w}d"] = ibis.ifelse(before, 1, 0).sum().cast("int64")
-    agg = past.group_by("customer_id").aggregate(**metrics)
+    agg = past.group_by("customer_id").aggregate(**metrics).join(_gap_features(past), "customer_id")
     derived = {
         "orders_total": agg.orders_total.cast("int64"),
         "distinct_order_days": agg.distinct_order_days.cast("int64"),
@@ -167,6 +155,29 @@ def customer_features(orders: ibis.Table, cutoff, windows_days=DEFAULT_WINDOWS_D
             agg[f"_orders_before_{w}d"] + 1).cast("float64")
     agg = agg.mutate(**derived)
     return agg.select("customer_id", *feature_names(windows))
+
+
+def _gap_features(past: ibis.Table) -> ibis.Table:
+    """last_gap_days, mean_gap_days, std_gap_days and distinct_order_days per customer of `past`.
+
+    The window runs over two narrow columns only (a window carries every column it is given through
+    its sort). It is ordered by time alone: tied orders give a zero gap whichever comes first, so the
+    gaps, the last gap (the row with no successor) and the day changes do not depend on tie order.
+    """
+    times = past.select("customer_id", "order_s")
+    in_time = ibis.window(group_by=times.customer_id, order_by=times.order_s)
+    previous_s = times.order_s.lag().over(in_time)
+    times = times.mutate(
+        gap_days=(times.order_s - previous_s).cast("float64") / SECONDS_PER_DAY,
+        is_last=times.order_s.lead().over(in_time).isnull(),
+        new_day=ibis.ifelse(previous_s.isnull() | ((previous_s // 86_400) != (times.order_s // 86_400)), 1, 0),
+    )
+    return times.group_by("customer_id").aggregate(
+        last_gap_days=times.gap_days.max(where=times.is_last),
+        mean_gap_days=times.gap_days.mean(),
+        std_gap_days=times.gap_days.std(how="sample"),
+        distinct_order_days=times.new_day.sum(),
+    )
 
 
 LABEL_COLUMNS = ("customer_id", "has_purchase", "future_orders", "future_value", "days_to_next_purchase")
