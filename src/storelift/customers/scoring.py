@@ -158,16 +158,18 @@ def score_customers(orders: ibis.Table, as_of, *, clv_horizon_months: int = 12, 
 
 def _churn_columns(risk: pd.DataFrame) -> pd.DataFrame:
     """ChurnModel.predict output mapped onto the customer_scores columns (reasons joined with '; ')."""
-    joined = pd.Series(pd.NA, index=risk.index, dtype="string")
-    for col in ("reason_1", "reason_2", "reason_3"):
-        if col in risk.columns:
-            part = risk[col].astype("string")
-            joined = joined.where(part.isna(), joined.fillna("").where(joined.isna(), joined + "; ") + part)
+    reasons = [c for c in ("reason_1", "reason_2", "reason_3") if c in risk.columns]
+    joined = np.full(len(risk), None, dtype=object)
+    if reasons:  # only the explained customers have reasons: join just those rows
+        parts = risk[reasons].to_numpy(dtype=object)
+        explained = np.flatnonzero(pd.notna(parts).any(axis=1))
+        joined[explained] = ["; ".join(str(p) for p in row if p is not None and not pd.isna(p))
+                             for row in parts[explained]]
     return pd.DataFrame({
         "customer_id": risk["customer_id"].astype(str),
         "churn_probability": risk["churn_probability"].astype(float),
         "next_purchase_days": risk["next_purchase_days_median"].astype(float),
         "next_purchase_low": risk["next_purchase_days_low"].astype(float),
         "next_purchase_high": risk["next_purchase_days_high"].astype(float),
-        "churn_reasons": joined.astype(object).where(joined.notna(), None),
+        "churn_reasons": joined,
     })
