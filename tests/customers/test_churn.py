@@ -169,3 +169,20 @@ def test_explain_n_explains_the_likeliest_churners_only(model, store_orders, sco
     assert (merged.reason_1 == merged.reason_1_all).all()
     none = model.predict(ibis.memtable(store_orders), AS_OF, explain=False)
     assert "reason_1" not in none.columns
+
+
+def test_a_customer_sample_is_drawn_before_the_features_and_equals_sampling_the_training_rows(store_orders):
+    from storelift.customers.churn import sample_customers
+    from storelift.customers.features import training_frame
+
+    orders = ibis.memtable(store_orders)
+    sampled = ChurnModel(horizon_days=HORIZON, max_training_customers=800).fit(orders, AS_OF)
+    rows = training_frame(orders, AS_OF, HORIZON)
+    keep = sample_customers(rows.customer_id, 800, sampled.random_state + 1)
+    assert rows.customer_id.nunique() > 800 and keep.sum() == 800
+    assert sampled.training_rows_ + sampled.calibration_rows_ == 800
+    by_hand = ChurnModel(horizon_days=HORIZON, max_training_customers=None)
+    by_hand.windows_, by_hand.features_ = sampled.windows_, sampled.features_
+    by_hand._fit_rows(rows[keep].reset_index(drop=True), AS_OF)
+    features = rows[sampled.features_].iloc[:300]
+    np.testing.assert_allclose(sampled.churn_probability(features), by_hand.churn_probability(features))

@@ -143,12 +143,23 @@ class ChurnModel(BaseEstimator):
         as_of = to_timestamp(as_of, "as_of")
         self.windows_ = check_windows(self.windows_days)
         self.features_ = feature_names(self.windows_)
-        rows = training_frame(orders, as_of, self.horizon_days, self.windows_, self.n_cutoffs, self.cutoff_step_days)
+        rows = training_frame(self._training_orders(orders, as_of), as_of, self.horizon_days, self.windows_,
+                              self.n_cutoffs, self.cutoff_step_days)
         check_training_rows(rows, orders, as_of, self.horizon_days, self.min_customers)
-        if self.max_training_customers and rows.customer_id.nunique() > self.max_training_customers:
-            keep = sample_customers(rows.customer_id, self.max_training_customers, self.random_state + 1)
-            rows = rows[keep].reset_index(drop=True)
         return self._fit_rows(rows, as_of)
+
+    def _training_orders(self, orders: ibis.Table, as_of: pd.Timestamp) -> ibis.Table:
+        """The orders of a random sample of max_training_customers customers (all orders when there are
+        fewer), drawn before any feature is computed, so a million-customer store pays for the sample only.
+        The customers are those with an order before the latest training cutoff: the training rows' customers."""
+        if not self.max_training_customers:
+            return orders
+        cutoff = ibis.literal((as_of - pd.Timedelta(days=float(self.horizon_days))).to_pydatetime(), type="timestamp")
+        known = orders.filter(orders.ordered_at < cutoff).select("customer_id").distinct().execute()["customer_id"]
+        if len(known) <= self.max_training_customers:
+            return orders
+        chosen = known[sample_customers(known, self.max_training_customers, self.random_state + 1)]
+        return orders.semi_join(ibis.memtable(pd.DataFrame({"customer_id": chosen.to_numpy()})), "customer_id")
 
     def _fit_rows(self, rows: pd.DataFrame, as_of: pd.Timestamp) -> "ChurnModel":
         churned = ~rows.has_purchase.astype(bool)
