@@ -1,8 +1,9 @@
 """Candidate models on a user x item matrix: Popularity, ItemKNN (cosine with shrinkage) and EASE.
 
 One interface for all: `fit(matrix) -> self`, `scores(user_rows) -> dense (users x items) array`,
-`recommend(user_rows, k, exclude=matrix) -> DataFrame`. Rows and columns are positions in the
-`Interactions` matrix the model was fitted on.
+`recommend(user_rows, k, exclude=matrix) -> DataFrame`; models with an item-item notion also give
+`similar_items(item_rows, k) -> DataFrame`. Rows and columns are positions in the `Interactions`
+matrix the model was fitted on.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import scipy.sparse as sp
 from ..errors import StoreliftError
 
 RECOMMENDATION_COLUMNS = ("user_row", "rank", "item_row", "score")
+SIMILAR_ITEM_COLUMNS = ("item_row", "rank", "similar_item_row", "score")
 
 
 class RecommendModelError(StoreliftError, ValueError):
@@ -42,6 +44,19 @@ class Recommender:
     def scores(self, user_rows) -> np.ndarray:  # pragma: no cover - abstract
         """Dense float32 scores, one row per user in `user_rows`, one column per item; higher is better."""
         raise NotImplementedError
+
+    def score_history(self, history) -> np.ndarray:
+        """Scores for users the model was not fitted on, from their history rows (users x items, sparse),
+        without refitting: how new customers and anonymous sessions are folded in."""
+        self._check_fitted()
+        if not sp.issparse(history) or history.shape[1] != self.n_items_:
+            raise RecommendModelError(
+                f"history must be a sparse users x {self.n_items_} matrix; got "
+                f"{getattr(history, 'shape', type(history).__name__)}; build it with personalize.history_vector")
+        return self._history_scores(sp.csr_matrix(history, dtype=np.float32))
+
+    def _history_scores(self, history: sp.csr_matrix) -> np.ndarray:
+        raise RecommendModelError(f"{type(self).__name__} cannot fold in a new history; refit it instead")
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "n_items_"):
@@ -73,15 +88,37 @@ class Recommender:
         if exclude is not None:
             mask_excluded(scores, sp.csr_matrix(exclude), rows)
         top = top_k(scores, k)
-        top_scores = np.take_along_axis(scores, top, axis=1)
-        keep = np.isfinite(top_scores)
-        n = top.shape[1]
-        return pd.DataFrame({
-            "user_row": np.repeat(rows, n)[keep.ravel()],
-            "rank": np.tile(np.arange(1, n + 1), len(rows))[keep.ravel()],
-            "item_row": top[keep],
-            "score": top_scores[keep],
-        }, columns=list(RECOMMENDATION_COLUMNS))
+        return ranked_frame(rows, top, np.take_along_axis(scores, top, axis=1), RECOMMENDATION_COLUMNS)
+
+    def similar_items(self, item_rows, k: int = 10) -> pd.DataFrame:
+        """The `k` items most similar to each item, best first: columns item_row, rank (1 = best),
+        similar_item_row, score. An item is never its own neighbour; items with no similarity
+        (e.g. outside an ItemKNN neighbourhood) are left out, so an item may get fewer than k."""
+        self._check_fitted()
+        if not hasattr(self, "_item_similarities"):
+            raise RecommendModelError(
+                f"{type(self).__name__} has no item similarities; use ItemKNN, EASE, ALS or BPR")
+        if not isinstance(k, (int, np.integer)) or k < 1:
+            raise RecommendModelError(f"k is {k!r}; pass a positive integer number of items")
+        rows = np.atleast_1d(np.asarray(item_rows, dtype=np.int64))
+        if rows.size and (rows.min() < 0 or rows.max() >= self.n_items_):
+            raise RecommendModelError(
+                f"item_rows must lie in [0, {self.n_items_}); got min {rows.min()}, max {rows.max()}; "
+                "map store ids with Interactions.item_rows")
+        similarity = np.array(self._item_similarities(rows), dtype=np.float32)
+        similarity[np.arange(len(rows)), rows] = -np.inf
+        top = top_k(similarity, k)
+        return ranked_frame(rows, top, np.take_along_axis(similarity, top, axis=1), SIMILAR_ITEM_COLUMNS)
+
+
+def ranked_frame(rows: np.ndarray, top: np.ndarray, top_scores: np.ndarray, columns) -> pd.DataFrame:
+    """Long frame of per-row top lists: (row, rank 1.., item, score), dropping -inf / NaN scores and
+    -1 items (padding). `columns` names the four columns."""
+    keep = np.isfinite(top_scores) & (top >= 0)
+    n = top.shape[1]
+    return pd.DataFrame(dict(zip(columns, (
+        np.repeat(rows, n)[keep.ravel()], np.tile(np.arange(1, n + 1), len(rows))[keep.ravel()],
+        top[keep], top_scores[keep]))), columns=list(columns))
 
 
 def mask_excluded(scores: np.ndarray, exclude: sp.csr_matrix, user_rows: np.ndarray) -> None:
@@ -126,6 +163,9 @@ class Popularity(Recommender):
         rows = self._check_rows(user_rows)
         return np.broadcast_to(self.item_scores_, (len(rows), self.n_items_)).copy()
 
+    def _history_scores(self, history: sp.csr_matrix) -> np.ndarray:
+        return np.broadcast_to(self.item_scores_, (history.shape[0], self.n_items_)).copy()
+
 
 class ItemKNN(Recommender):
     """Item-based k-nearest neighbours (Sarwar et al. 2001; Deshpande & Karypis 2004).
@@ -160,8 +200,17 @@ class ItemKNN(Recommender):
         return self
 
     def scores(self, user_rows) -> np.ndarray:
-        users = self._user_matrix(user_rows)
-        return np.asarray((users @ self.similarity_).toarray(), dtype=np.float32)
+        return self._history_scores(self._user_matrix(user_rows))
+
+    def _history_scores(self, history: sp.csr_matrix) -> np.ndarray:
+        return np.asarray((history @ self.similarity_).toarray(), dtype=np.float32)
+
+    def _item_similarities(self, item_rows: np.ndarray) -> np.ndarray:
+        """Column j of `similarity_`: j's kept neighbours and their shrunk cosine; others -inf."""
+        columns = self.similarity_[:, item_rows].T.tocsr()
+        dense = np.full(columns.shape, -np.inf, dtype=np.float32)
+        dense[np.repeat(np.arange(columns.shape[0]), np.diff(columns.indptr)), columns.indices] = columns.data
+        return dense
 
 
 def _keep_top_per_row(matrix: sp.csr_matrix, keep: int) -> sp.csr_matrix:
@@ -242,5 +291,11 @@ class EASE(Recommender):
         return self
 
     def scores(self, user_rows) -> np.ndarray:
-        users = self._user_matrix(user_rows).astype(self.weights_.dtype)
-        return np.asarray(users @ self.weights_, dtype=np.float32)
+        return self._history_scores(self._user_matrix(user_rows))
+
+    def _history_scores(self, history: sp.csr_matrix) -> np.ndarray:
+        return np.asarray(history.astype(self.weights_.dtype) @ self.weights_, dtype=np.float32)
+
+    def _item_similarities(self, item_rows: np.ndarray) -> np.ndarray:
+        """Column j of B: how strongly each other item predicts j (Steck 2019 reads B this way)."""
+        return self.weights_[:, item_rows].T

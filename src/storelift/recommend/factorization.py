@@ -1,0 +1,144 @@
+"""Matrix factorization recommenders, ALS and BPR, fitted by the `implicit` library.
+
+A user's score for an item is the dot product of their factors (`user_factors_ @ item_factors_.T`);
+the factors are plain numpy arrays, ready for approximate nearest-neighbour retrieval.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+
+from .models import Recommender, RecommendModelError, _as_csr
+
+
+def _check_positive_int(name: str, value, example: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise RecommendModelError(f"{name} is {value!r}; pass a positive integer (e.g. {example})")
+
+
+def _check_number(name: str, value, *, allow_zero: bool, example: float) -> None:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise RecommendModelError(f"{name} is {value!r}; pass a finite number {bound} (e.g. {example:g})")
+
+
+def _check_common(model) -> None:
+    _check_positive_int("factors", model.factors, 64)
+    _check_number("regularization", model.regularization, allow_zero=True, example=0.01)
+    _check_positive_int("iterations", model.iterations, 15)
+    if isinstance(model.num_threads, bool) or not isinstance(model.num_threads, numbers.Integral) \
+            or model.num_threads < 0:
+        raise RecommendModelError(
+            f"num_threads is {model.num_threads!r}; pass 0 (all cores) or a positive number of threads")
+    if model.random_state is not None and (
+            isinstance(model.random_state, bool) or not isinstance(model.random_state, numbers.Integral)
+            or model.random_state < 0):
+        raise RecommendModelError(
+            f"random_state is {model.random_state!r}; pass a non-negative integer seed, or None for a fresh one")
+
+
+def _new_implicit(cls, **params):
+    """An implicit model, without its warning about OpenBLAS threads: fits here limit BLAS to one thread."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*(OpenBLAS|MKL).*threads", category=RuntimeWarning)
+        return cls(**params)
+
+
+def _fit_implicit(model, matrix) -> None:
+    # implicit parallelises over users itself; a multi-threaded BLAS underneath only slows it down
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        model.fit(matrix, show_progress=False)
+
+
+class _Factorization(Recommender):
+    """Scores and item similarities shared by the factor models."""
+
+    def _store(self, fitted, matrix) -> None:
+        self.user_factors_ = np.ascontiguousarray(fitted.user_factors, dtype=np.float32)
+        self.item_factors_ = np.ascontiguousarray(fitted.item_factors, dtype=np.float32)
+        self.matrix_ = matrix
+        self.n_items_ = matrix.shape[1]
+
+    def scores(self, user_rows) -> np.ndarray:
+        rows = self._check_rows(user_rows)
+        return self.user_factors_[rows] @ self.item_factors_.T
+
+    def _item_similarities(self, item_rows: np.ndarray) -> np.ndarray:
+        """Cosine of item factor vectors (an item with all-zero factors is similar to nothing)."""
+        norms = np.linalg.norm(self.item_factors_, axis=1)
+        norms[norms == 0] = np.inf
+        unit = self.item_factors_ / norms[:, None]
+        return unit[item_rows] @ unit.T
+
+
+class ALS(_Factorization):
+    """Implicit-feedback ALS (Hu, Koren & Volinsky, ICDM 2008) with the conjugate-gradient solver of
+    Takács, Pilászy & Tikk (RecSys 2011), via `implicit.cpu.als.AlternatingLeastSquares`.
+
+    Confidence follows implicit: an observed pair weighs `alpha * x_ui`, every unobserved pair 1.
+    Defaults are implicit's, except a fixed seed; fits are reproducible at any `num_threads`
+    (0 = all cores).
+    """
+
+    def __init__(self, factors: int = 100, regularization: float = 0.01, alpha: float = 1.0,
+                 iterations: int = 15, random_state: int | None = 0, num_threads: int = 0):
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.iterations = iterations
+        self.random_state = random_state
+        self.num_threads = num_threads
+
+    def fit(self, matrix) -> "ALS":
+        _check_common(self)
+        _check_number("alpha", self.alpha, allow_zero=False, example=10)
+        matrix = _as_csr(matrix)
+        from implicit.cpu.als import AlternatingLeastSquares
+
+        fitted = _new_implicit(
+            AlternatingLeastSquares, factors=self.factors, regularization=self.regularization,
+            alpha=self.alpha, iterations=self.iterations, random_state=self.random_state,
+            num_threads=self.num_threads)
+        _fit_implicit(fitted, matrix)
+        self._store(fitted, matrix)
+        return self
+
+
+class BPR(_Factorization):
+    """Bayesian Personalized Ranking (Rendle et al., UAI 2009) by SGD on sampled (user, seen item,
+    unseen item) triples, via `implicit.cpu.bpr.BayesianPersonalizedRanking`.
+
+    Weights are ignored (any stored entry is a positive). The last factor column holds an item bias
+    (users' last column is 1), so `item_factors_` has `factors + 1` columns. SGD threads race, so
+    only `num_threads=1` (the default) gives the same factors on every fit.
+    """
+
+    def __init__(self, factors: int = 100, learning_rate: float = 0.01, regularization: float = 0.01,
+                 iterations: int = 100, random_state: int | None = 0, num_threads: int = 1):
+        self.factors = factors
+        self.learning_rate = learning_rate
+        self.regularization = regularization
+        self.iterations = iterations
+        self.random_state = random_state
+        self.num_threads = num_threads
+
+    def fit(self, matrix) -> "BPR":
+        _check_common(self)
+        _check_number("learning_rate", self.learning_rate, allow_zero=False, example=0.01)
+        matrix = _as_csr(matrix)
+        from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+        fitted = _new_implicit(
+            BayesianPersonalizedRanking, factors=self.factors, learning_rate=self.learning_rate,
+            regularization=self.regularization, iterations=self.iterations,
+            random_state=self.random_state, num_threads=self.num_threads)
+        _fit_implicit(fitted, matrix)
+        self._store(fitted, matrix)
+        return self
+
