@@ -294,3 +294,12 @@ def _as_dtype(values: pd.Series, dtype: str) -> pd.Series:
         ts = pd.to_datetime(values, errors="coerce", utc=True)
         return ts.dt.tz_localize(None).astype("datetime64[us]")
     raise ValueError(f"unknown dtype {dtype!r}")
+
+
+def fetch(expr) -> pd.DataFrame:
+    """Run an Ibis table expression into pandas through Arrow.
+
+    Same values and dtypes as `expr.execute()` for the numeric, string and boolean frames the models
+    read, and several seconds faster at a million rows (execute converts column by column).
+    """
+    return expr.to_pyarrow().to_pandas()

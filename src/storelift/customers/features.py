@@ -13,6 +13,7 @@ import ibis
 import pandas as pd
 
 from ..errors import StoreliftError
+from ..warehouse import fetch
 
 ORDER_COLUMNS = ("customer_id", "order_id", "ordered_at", "gross", "refunded", "value")
 DEFAULT_WINDOWS_DAYS = (30, 90, 180, 365)
@@ -236,7 +237,7 @@ def training_frame(orders: ibis.Table, as_of, horizon_days: float, windows_days=
         cutoff = end - pd.Timedelta(days=float(horizon_days)) - pd.Timedelta(days=k * step)
         feats = customer_features(seen, cutoff, windows_days)
         labels = future_labels(seen, cutoff, horizon_days)
-        rows = feats.join(labels, "customer_id").execute()
+        rows = fetch(feats.join(labels, "customer_id"))
         if rows.empty:
             continue
         rows.insert(0, "cutoff", cutoff)

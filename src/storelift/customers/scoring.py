@@ -18,6 +18,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import StoreliftError
 from ..schema import TABLES
+from ..warehouse import fetch
 from .bgnbd import BetaGeo
 from .churn import ChurnModel
 from .clusters import CustomerClusters
@@ -97,7 +98,7 @@ def score_customers(orders: ibis.Table, as_of, *, clv_horizon_months: int = 12, 
     # every stage reads the orders: materialize them (the order-line join) once, as a temporary table
     before = ibis.literal(as_of.to_pydatetime(), type="timestamp")
     orders = timed("orders", lambda: orders.filter(orders.ordered_at < before).cache())
-    rfm = timed("rfm", lambda: rfm_table(orders, as_of).execute())
+    rfm = timed("rfm", lambda: fetch(rfm_table(orders, as_of)))
     if len(rfm) < 10:
         raise ScoringError(f"only {len(rfm)} customers have an order before as_of={as_of:%Y-%m-%d}; scoring needs "
                            "at least 10: ingest more orders or pass a later --as-of")
@@ -122,7 +123,7 @@ def score_customers(orders: ibis.Table, as_of, *, clv_horizon_months: int = 12, 
 
     bgnbd = gg = None
     try:
-        summary = timed("clv summary", lambda: rfm_summary(orders, as_of).execute())
+        summary = timed("clv summary", lambda: fetch(rfm_summary(orders, as_of)))
         bgnbd = timed("bg/nbd", lambda: BetaGeo().fit(summary))
         gg = timed("gamma-gamma", lambda: GammaGamma().fit(summary))
         clv = timed("clv", lambda: customer_lifetime_value(
