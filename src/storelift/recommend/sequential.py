@@ -1,0 +1,400 @@
+"""SASRec: a self-attentive next-item model over each customer's item sequence (Kang & McAuley 2018).
+
+A causal transformer reads the items in time order and scores every catalog item as the next one.
+Trained with the full softmax cross-entropy over all items at every position (SASRec+ of Klenitskiy
+& Vasilev, RecSys 2023, far stronger than the original one-negative BCE under full ranking), or a
+sampled softmax for large catalogs. A new visitor is scored from their first events without
+retraining: the model only reads the sequence (`scores_for_sequences`).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .evaluate import LeaveOneOutSplit
+from .interactions import RecommendDataError
+from .models import Recommender, RecommendModelError
+
+LOSSES = ("ce", "sampled")
+PAD = 0  # token 0 pads; item row r is token r + 1
+
+
+def event_sequences(
+    events: pd.DataFrame, users: pd.Index, items: pd.Index, *,
+    user_col: str = "user_id", item_col: str = "item_id", order_col: str = "position",
+) -> list[np.ndarray]:
+    """Each user's item rows in time order, one array per entry of `users` (empty when it has no events).
+
+    `users` / `items` are the id maps of an `Interactions` or `LeaveOneOutSplit`; an unknown id raises.
+    """
+    missing = [c for c in (user_col, item_col, order_col) if c not in events.columns]
+    if missing:
+        raise RecommendDataError(
+            f"events lack column(s) {missing}; have {list(events.columns)}; "
+            "pass user_col=/item_col=/order_col= (order_col orders a user's events in time)")
+    ordered = events.sort_values([user_col, order_col], kind="stable")
+    user_rows = pd.Index(users).get_indexer(ordered[user_col])
+    item_rows = pd.Index(items).get_indexer(ordered[item_col])
+    for rows, kind in ((user_rows, "user"), (item_rows, "item")):
+        if (rows < 0).any():
+            column = user_col if kind == "user" else item_col
+            unknown = ordered[column].to_numpy()[rows < 0][:5].tolist()
+            raise RecommendDataError(
+                f"{kind} ids {unknown} are not in the id map; build the map from these events")
+    order = np.argsort(user_rows, kind="stable")
+    counts = np.bincount(user_rows, minlength=len(users))
+    return np.split(item_rows[order].astype(np.int64), np.cumsum(counts)[:-1])
+
+
+def stage_sequences(events: pd.DataFrame, split: LeaveOneOutSplit, stage: str, **columns) -> list[np.ndarray]:
+    """What a sequential model fits on in a leave-one-out stage, aligned to `split.users`.
+
+    validation: every evaluated user's sequence without its last two items; test: without the last.
+    Users with fewer than 3 events keep their whole sequence, as in the split's train matrix.
+    """
+    if stage not in ("validation", "test"):
+        raise RecommendDataError(f"stage is {stage!r}; pass 'validation' or 'test'")
+    full = event_sequences(events, split.users, split.items, **columns)
+    held = 2 if stage == "validation" else 1
+    out = []
+    for sequence, validation, test in zip(full, split.validation_items, split.test_items):
+        if test < 0:
+            out.append(sequence)
+            continue
+        if sequence.size < 3 or sequence[-1] != test or sequence[-2] != validation:
+            raise RecommendDataError(
+                "events do not match the split (a user's last items differ from its held-out items); "
+                "pass the same events frame that leave_one_out was given")
+        out.append(sequence[:-held])
+    return out
+
+
+def sequence_matrix(sequences, n_items: int) -> sp.csr_matrix:
+    """Binary users x items matrix of the items in each sequence (the history to exclude)."""
+    lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
+    columns = np.concatenate([np.asarray(s, dtype=np.int64) for s in sequences]) if lengths.sum() else \
+        np.empty(0, np.int64)
+    rows = np.repeat(np.arange(len(sequences)), lengths)
+    matrix = sp.csr_matrix((np.ones(columns.size, np.float32), (rows, columns)), shape=(len(sequences), n_items))
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as error:  # pragma: no cover - depends on the install
+        raise RecommendModelError(
+            "SASRec needs PyTorch; install the recommend extra: pip install 'storelift[recommend]'") from error
+    return torch
+
+
+def _network(torch, n_items: int, max_len: int, hidden: int, blocks: int, heads: int, dropout: float):
+    """The SASRec network: item + reversed-position embeddings, pre-norm causal attention blocks."""
+    nn, functional = torch.nn, torch.nn.functional
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attention_norm = nn.LayerNorm(hidden, eps=1e-8)
+            self.query, self.key_value = nn.Linear(hidden, hidden), nn.Linear(hidden, 2 * hidden)
+            self.project = nn.Linear(hidden, hidden)
+            self.feed_norm = nn.LayerNorm(hidden, eps=1e-8)
+            self.feed = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout),
+                                      nn.Linear(hidden, hidden), nn.Dropout(dropout))
+
+        def forward(self, x, allowed, keep):
+            batch, length, _ = x.shape
+            split = (batch, length, heads, hidden // heads)
+            normed = self.attention_norm(x)
+            query = self.query(normed).view(split).transpose(1, 2)
+            key, value = (t.reshape(split).transpose(1, 2) for t in self.key_value(x).chunk(2, dim=-1))
+            attended = functional.scaled_dot_product_attention(
+                query, key, value, attn_mask=allowed, dropout_p=dropout if self.training else 0.0)
+            x = normed + self.project(attended.transpose(1, 2).reshape(batch, length, hidden))
+            normed = self.feed_norm(x)
+            return (normed + self.feed(normed)) * keep
+
+    class Network(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.items = nn.Embedding(n_items + 1, hidden, padding_idx=PAD)
+            self.positions = nn.Embedding(max_len, hidden)
+            self.dropout = nn.Dropout(dropout)
+            self.blocks = nn.ModuleList(Block() for _ in range(blocks))
+            self.final_norm = nn.LayerNorm(hidden, eps=1e-8)
+            for weight in self.parameters():
+                if weight.dim() > 1:
+                    nn.init.xavier_normal_(weight)
+            with torch.no_grad():
+                self.items.weight[PAD].zero_()
+
+        def forward(self, tokens):
+            """tokens: left-padded (batch, length); returns (batch, length, hidden) states."""
+            length = tokens.shape[1]
+            keep = (tokens != PAD).unsqueeze(-1)
+            # position counted back from the newest item, so left padding never shifts it
+            reversed_positions = torch.arange(length - 1, -1, -1, device=tokens.device)
+            x = self.items(tokens) * math.sqrt(hidden) + self.positions(reversed_positions)
+            x = self.dropout(x) * keep
+            causal = torch.ones(length, length, dtype=torch.bool, device=tokens.device).tril()
+            # a real item attends to earlier real items; a padding slot only to itself (no empty rows)
+            allowed = (causal & keep.transpose(1, 2)) | torch.eye(length, dtype=torch.bool, device=tokens.device)
+            allowed = allowed.unsqueeze(1)
+            for block in self.blocks:
+                x = block(x, allowed, keep)
+            return self.final_norm(x)
+
+        def item_logits(self, states):
+            return states @ self.items.weight[1:].T
+
+    return Network()
+
+
+class SASRec(Recommender):
+    """Self-attentive sequential recommendation (Kang & McAuley, ICDM 2018), CE-trained (SASRec+).
+
+    `fit(sequences, n_items)` takes each user's item rows in time order (see `stage_sequences`);
+    `scores(user_rows)` are next-item logits after each user's fitted sequence. With
+    `validation_targets`, training stops early on validation NDCG@10 and keeps the best epoch.
+    """
+
+    def __init__(self, max_len: int = 50, hidden: int = 64, blocks: int = 2, heads: int = 1,
+                 dropout: float = 0.3, epochs: int = 200, batch_size: int = 128, learning_rate: float = 1e-3,
+                 weight_decay: float = 0.0, loss: str = "ce", negatives: int = 1000, patience: int = 10,
+                 random_state: int = 0, num_threads: int = 2, verbose: bool = False):
+        self.max_len = max_len
+        self.hidden = hidden
+        self.blocks = blocks
+        self.heads = heads
+        self.dropout = dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.loss = loss
+        self.negatives = negatives
+        self.patience = patience
+        self.random_state = random_state
+        self.num_threads = num_threads
+        self.verbose = verbose
+
+    def _check_params(self) -> None:
+        positive = {"max_len": self.max_len, "hidden": self.hidden, "blocks": self.blocks, "heads": self.heads,
+                    "epochs": self.epochs, "batch_size": self.batch_size, "negatives": self.negatives,
+                    "patience": self.patience, "num_threads": self.num_threads}
+        for name, value in positive.items():
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise RecommendModelError(f"{name} is {value!r}; pass a positive integer")
+        if self.hidden % self.heads:
+            raise RecommendModelError(
+                f"hidden={self.hidden} is not divisible by heads={self.heads}; pick heads dividing hidden")
+        if not 0.0 <= self.dropout < 1.0:
+            raise RecommendModelError(f"dropout is {self.dropout!r}; pass a number in [0, 1) (e.g. 0.3)")
+        if not self.learning_rate > 0 or not math.isfinite(self.learning_rate):
+            raise RecommendModelError(f"learning_rate is {self.learning_rate!r}; pass a positive number (e.g. 1e-3)")
+        if not self.weight_decay >= 0 or not math.isfinite(self.weight_decay):
+            raise RecommendModelError(f"weight_decay is {self.weight_decay!r}; pass a number >= 0")
+        if self.loss not in LOSSES:
+            raise RecommendModelError(f"loss is {self.loss!r}; pass one of {LOSSES}")
+
+    def fit(self, sequences, n_items: int, *, validation_targets=None) -> "SASRec":
+        """Train on each user's item-row sequence; `validation_targets` (item row per user, -1 = none)
+        turns on early stopping by validation NDCG@10 with `patience` epochs."""
+        self._check_params()
+        torch = _torch()
+        if not isinstance(n_items, (int, np.integer)) or n_items < 1:
+            raise RecommendModelError(f"n_items is {n_items!r}; pass the catalog size (e.g. split.items.size)")
+        sequences = self._as_sequences(sequences, n_items)
+        if not any(len(s) >= 2 for s in sequences):
+            raise RecommendModelError("no sequence has 2 items; SASRec learns from (item, next item) pairs")
+        targets = None
+        if validation_targets is not None:
+            targets = np.asarray(validation_targets, dtype=np.int64)
+            if targets.shape != (len(sequences),) or targets.max(initial=-1) >= n_items:
+                raise RecommendModelError(
+                    f"validation_targets needs one item row (< {n_items}) or -1 per sequence; "
+                    f"got shape {targets.shape} for {len(sequences)} sequences")
+        self.n_items_ = int(n_items)
+        self.sequences_ = [s[-self.max_len:] for s in sequences]
+        self.matrix_ = sequence_matrix(sequences, self.n_items_)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(int(self.num_threads))
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.random_state)
+                self._train(torch, sequences, targets)
+        finally:
+            torch.set_num_threads(threads)
+        return self
+
+    def _as_sequences(self, sequences, n_items: int) -> list[np.ndarray]:
+        out = [np.asarray(s, dtype=np.int64).ravel() for s in sequences]
+        for row, sequence in enumerate(out):
+            if sequence.size and (sequence.min() < 0 or sequence.max() >= n_items):
+                raise RecommendModelError(
+                    f"sequence {row} holds item rows outside [0, {n_items}); map store ids with "
+                    "Interactions.item_rows or event_sequences")
+        return out
+
+    def _train(self, torch, sequences, targets) -> None:
+        rng = np.random.default_rng(self.random_state)
+        self.network_ = _network(torch, self.n_items_, self.max_len, self.hidden, self.blocks, self.heads,
+                                 self.dropout)
+        optimizer = torch.optim.AdamW(self.network_.parameters(), lr=self.learning_rate, betas=(0.9, 0.98),
+                                      weight_decay=self.weight_decay)
+        # one training example per user: inputs s[:-1] predict s[1:] at every position at once
+        windows = [s[-(self.max_len + 1):] + 1 for s in sequences if len(s) >= 2]  # tokens
+        lengths = np.array([len(w) - 1 for w in windows])
+        evaluated = np.flatnonzero(targets >= 0) if targets is not None else np.empty(0, np.int64)
+        history, best, best_state, waited = [], -1.0, None, 0
+        for epoch in range(1, self.epochs + 1):
+            started = time.perf_counter()
+            self.network_.train()
+            total, count = 0.0, 0
+            for batch in _length_batches(lengths, self.batch_size, rng):
+                inputs, labels = _pad([windows[i][:-1] for i in batch]), _pad([windows[i][1:] for i in batch])
+                inputs, labels = torch.from_numpy(inputs), torch.from_numpy(labels)
+                real = labels != PAD
+                states = self.network_(inputs)[real]
+                loss = self._loss(torch, states, labels[real] - 1, rng)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total, count = total + loss.item() * int(real.sum()), count + int(real.sum())
+            row = {"epoch": epoch, "loss": total / count, "fit_s": time.perf_counter() - started}
+            if evaluated.size:
+                started = time.perf_counter()
+                row["validation_ndcg10"] = self._validation_ndcg(torch, evaluated, targets[evaluated])
+                row["validation_s"] = time.perf_counter() - started
+            history.append(row)
+            if self.verbose:
+                print(", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()),
+                      flush=True)
+            if evaluated.size:
+                if row["validation_ndcg10"] > best:
+                    best, waited = row["validation_ndcg10"], 0
+                    best_state, self.best_epoch_ = copy.deepcopy(self.network_.state_dict()), epoch
+                else:
+                    waited += 1
+                    if waited >= self.patience:
+                        break
+        if best_state is not None:
+            self.network_.load_state_dict(best_state)
+        else:
+            self.best_epoch_ = len(history)
+        self.network_.eval()
+        self.history_ = pd.DataFrame(history)
+        self.epochs_trained_ = len(history)
+
+    def _loss(self, torch, states, labels, rng):
+        functional = torch.nn.functional
+        if self.loss == "ce" or self.negatives >= self.n_items_:
+            return functional.cross_entropy(self.network_.item_logits(states), labels)
+        # sampled softmax: the true item against `negatives` uniform items shared by the batch
+        negatives = torch.from_numpy(rng.integers(0, self.n_items_, self.negatives))
+        table = self.network_.items.weight[1:]
+        positive = (states * table[labels]).sum(-1, keepdim=True)
+        negative = states @ table[negatives].T
+        negative = negative.masked_fill(negatives.unsqueeze(0) == labels.unsqueeze(1), float("-inf"))
+        logits = torch.cat([positive, negative], dim=1)
+        return functional.cross_entropy(logits, torch.zeros(len(labels), dtype=torch.long))
+
+    def _validation_ndcg(self, torch, user_rows, target_rows, chunk: int = 2048) -> float:
+        """Mean NDCG@10 of the validation items, history excluded (rank = items scored strictly higher;
+        exact ties between learned logits do not occur in practice, and the test uses target_ranks)."""
+        order = np.argsort([len(self.sequences_[r]) for r in user_rows], kind="stable")  # less padding
+        user_rows, target_rows = user_rows[order], target_rows[order]
+        gains = []
+        for start in range(0, len(user_rows), chunk):
+            rows, targets = user_rows[start:start + chunk], target_rows[start:start + chunk]
+            scores = self._logits(torch, [self.sequences_[r] for r in rows])
+            history = self.matrix_[rows]
+            scores[np.repeat(np.arange(len(rows)), np.diff(history.indptr)), history.indices] = -np.inf
+            target_scores = scores[np.arange(len(rows)), targets][:, None]
+            ranks = (scores > target_scores).sum(1)
+            hit = (ranks < 10) & np.isfinite(target_scores[:, 0])
+            gains.append(np.where(hit, 1.0 / np.log2(ranks + 2.0), 0.0))
+        return float(np.concatenate(gains).mean())
+
+    def _logits(self, torch, sequences, chunk: int = 1024) -> np.ndarray:
+        out = np.empty((len(sequences), self.n_items_), dtype=np.float32)
+        self.network_.eval()
+        with torch.no_grad():
+            for start in range(0, len(sequences), chunk):
+                tokens = torch.from_numpy(_pad([s[-self.max_len:] + 1 for s in sequences[start:start + chunk]]))
+                last = self.network_(tokens)[:, -1]
+                out[start:start + len(tokens)] = self.network_.item_logits(last).numpy()
+        return out
+
+    def scores(self, user_rows) -> np.ndarray:
+        """Next-item logits after each user's fitted sequence (dense float32 users x items)."""
+        rows = self._check_rows(user_rows)
+        if any(len(self.sequences_[r]) == 0 for r in rows):
+            empty = [int(r) for r in rows if len(self.sequences_[r]) == 0][:5]
+            raise RecommendModelError(
+                f"user rows {empty} had no items at fit time; score them with Popularity instead")
+        return self._scored(lambda torch: self._logits(torch, [self.sequences_[r] for r in rows]))
+
+    def scores_for_sequences(self, sequences) -> np.ndarray:
+        """Next-item logits for new item-row sequences (e.g. a visitor's session so far), no retraining."""
+        self._check_fitted()
+        sequences = self._as_sequences(sequences, self.n_items_)
+        if any(s.size == 0 for s in sequences):
+            raise RecommendModelError("a sequence is empty; SASRec needs at least one item (use Popularity)")
+        return self._scored(lambda torch: self._logits(torch, sequences))
+
+    def __getstate__(self) -> dict:
+        """Pickle the weights, not the network class (it is built inside a function, torch being optional)."""
+        state = self.__dict__.copy()
+        if "network_" in state:
+            state["network_"] = {k: v.clone() for k, v in state["network_"].state_dict().items()}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if isinstance(state.get("network_"), dict):
+            torch = _torch()
+            self.network_ = _network(torch, self.n_items_, self.max_len, self.hidden, self.blocks, self.heads,
+                                     self.dropout)
+            self.network_.load_state_dict(state["network_"])
+            self.network_.eval()
+
+    def _scored(self, compute) -> np.ndarray:
+        torch = _torch()
+        threads = torch.get_num_threads()
+        torch.set_num_threads(int(self.num_threads))
+        try:
+            return compute(torch)
+        finally:
+            torch.set_num_threads(threads)
+
+
+def _pad(sequences) -> np.ndarray:
+    """Left-pad token sequences (item rows + 1 are passed in) with PAD to the longest one."""
+    width = max(len(s) for s in sequences)
+    out = np.full((len(sequences), width), PAD, dtype=np.int64)
+    for i, sequence in enumerate(sequences):
+        if len(sequence):
+            out[i, width - len(sequence):] = sequence
+    return out
+
+
+def _length_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator):
+    """Shuffled batches of similar lengths (less padding): sort shuffled pools of 50 batches by length."""
+    order = rng.permutation(len(lengths))
+    pool = 50 * batch_size
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = order[start:start + pool]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+    for index in rng.permutation(len(batches)):
+        yield batches[index]

@@ -1,0 +1,149 @@
+"""SASRec on a planted successor rule, sequence helpers, fold-in, parameter errors and determinism."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+torch = pytest.importorskip("torch", reason="SASRec needs the recommend extra (torch)")
+
+from storelift.errors import StoreliftError  # noqa: E402
+from storelift.recommend import (  # noqa: E402
+    Popularity, RecommendDataError, RecommendModelError, SASRec, leave_one_out, parse_sequences, target_ranks,
+)
+from storelift.recommend.sequential import event_sequences, sequence_matrix, stage_sequences  # noqa: E402
+
+N_ITEMS = 12
+
+
+def successor_sequences(n_users=120, seed=0):
+    """Each user walks the cycle 0 -> 1 -> ... -> 11 -> 0 from a random start: the next item is always
+    the current one + 1 (mod 12), and every item is equally popular overall."""
+    rng = np.random.default_rng(seed)
+    return [(rng.integers(N_ITEMS) + np.arange(rng.integers(4, 9))) % N_ITEMS for _ in range(n_users)]
+
+
+def tiny(**params):
+    base = dict(max_len=8, hidden=16, blocks=1, heads=1, dropout=0.0, epochs=20, batch_size=32,
+                learning_rate=1e-2, random_state=0, num_threads=1)
+    return SASRec(**{**base, **params})
+
+
+def hit_at_1(scores, targets):
+    return float((scores.argmax(axis=1) == targets).mean())
+
+
+@pytest.fixture(scope="module")
+def planted():
+    sequences = successor_sequences()
+    history = [s[:-1] for s in sequences]
+    targets = np.array([s[-1] for s in sequences])
+    return history, targets, tiny().fit(history, N_ITEMS)
+
+
+def test_sasrec_learns_the_planted_successor(planted):
+    history, targets, model = planted
+    users = np.arange(len(history))
+    assert hit_at_1(model.scores(users), targets) > 0.9
+
+
+def test_an_order_blind_model_cannot_learn_the_successor(planted):
+    history, targets, _ = planted
+    popularity = Popularity().fit(sequence_matrix(history, N_ITEMS))
+    assert hit_at_1(popularity.scores(np.arange(len(history))), targets) < 0.3
+
+
+def test_fold_in_scores_an_unseen_session_without_retraining(planted):
+    _, _, model = planted
+    sessions = [np.array([3, 4, 5]), np.array([10, 11]), np.array([7])]
+    assert model.scores_for_sequences(sessions).argmax(axis=1).tolist() == [6, 0, 8]
+
+
+def test_a_pickled_model_scores_the_same(planted):
+    _, _, model = planted
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.scores([0, 1]), model.scores([0, 1]))
+    np.testing.assert_array_equal(restored.scores_for_sequences([[3, 4]]), model.scores_for_sequences([[3, 4]]))
+
+
+def test_scores_work_with_target_ranks_and_recommend_excludes_history(planted):
+    history, targets, model = planted
+    users = np.arange(len(history))
+    ranks = target_ranks(model, model.matrix_, users, targets)
+    assert (ranks == 0).mean() > 0.9
+    recs = model.recommend([0], k=3, exclude=model.matrix_)
+    assert not set(recs.item_row) & set(history[0].tolist())
+
+
+def test_early_stopping_keeps_the_best_validation_epoch():
+    sequences = successor_sequences()
+    targets = np.array([s[-1] for s in sequences])
+    model = tiny(epochs=30, patience=2).fit([s[:-1] for s in sequences], N_ITEMS, validation_targets=targets)
+    history = model.history_
+    assert {"epoch", "loss", "fit_s", "validation_ndcg10"} <= set(history.columns)
+    assert model.best_epoch_ == int(history.loc[history.validation_ndcg10.idxmax(), "epoch"])
+    assert model.epochs_trained_ <= 30
+
+
+def test_same_seed_gives_the_same_scores():
+    sequences = successor_sequences(n_users=40)
+    first = tiny(epochs=3, dropout=0.2).fit(sequences, N_ITEMS).scores(np.arange(5))
+    again = tiny(epochs=3, dropout=0.2).fit(sequences, N_ITEMS).scores(np.arange(5))
+    other = tiny(epochs=3, dropout=0.2, random_state=1).fit(sequences, N_ITEMS).scores(np.arange(5))
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+def test_sampled_softmax_also_learns_the_successor():
+    sequences = successor_sequences()
+    model = tiny(loss="sampled", negatives=4).fit([s[:-1] for s in sequences], N_ITEMS)
+    targets = np.array([s[-1] for s in sequences])
+    assert hit_at_1(model.scores(np.arange(len(sequences))), targets) > 0.8
+
+
+@pytest.mark.parametrize("params, named", [
+    ({"hidden": 0}, "hidden"), ({"max_len": 2.5}, "max_len"), ({"dropout": 1.0}, "dropout"),
+    ({"loss": "bpr"}, "loss"), ({"hidden": 10, "heads": 3}, "heads"), ({"learning_rate": -1.0}, "learning_rate"),
+    ({"weight_decay": -0.1}, "weight_decay"), ({"patience": 0}, "patience"),
+])
+def test_bad_parameters_raise_naming_them(params, named):
+    with pytest.raises(RecommendModelError, match=named):
+        tiny(**params).fit(successor_sequences(n_users=5), N_ITEMS)
+
+
+def test_bad_inputs_raise_actionable_errors(planted):
+    with pytest.raises(RecommendModelError, match="outside"):
+        tiny().fit([np.array([0, 12])], N_ITEMS)
+    with pytest.raises(RecommendModelError, match="validation_targets"):
+        tiny().fit(successor_sequences(n_users=5), N_ITEMS, validation_targets=[1, 2])
+    with pytest.raises(StoreliftError, match="not fitted"):
+        tiny().scores([0])
+    with pytest.raises(RecommendModelError, match="empty"):
+        planted[2].scores_for_sequences([[]])
+    with pytest.raises(RecommendModelError, match="user_rows"):
+        planted[2].scores([10_000])
+
+
+# --- sequences from events ------------------------------------------------------------------------
+
+def test_event_sequences_follow_time_order_and_the_id_maps():
+    events = pd.DataFrame({"user_id": ["b", "a", "a", "a"], "item_id": ["q", "r", "p", "q"], "position": [0, 2, 0, 1]})
+    sequences = event_sequences(events, pd.Index(["a", "b", "c"]), pd.Index(["p", "q", "r"]))
+    assert [s.tolist() for s in sequences] == [[0, 1, 2], [1], []]
+    with pytest.raises(RecommendDataError, match="item ids"):
+        event_sequences(events, pd.Index(["a", "b"]), pd.Index(["p", "q"]))
+
+
+def test_stage_sequences_hold_out_the_split_items():
+    events = parse_sequences(["a 1 2 3 4 x", "b 2 3 1", "c 1 2"])
+    split = leave_one_out(events)
+    items = split.items
+    as_ids = lambda seqs: [items[s].tolist() for s in seqs]  # noqa: E731
+    assert as_ids(stage_sequences(events, split, "validation")) == [["1", "2", "3"], ["2"], ["1", "2"]]
+    assert as_ids(stage_sequences(events, split, "test")) == [["1", "2", "3", "4"], ["2", "3"], ["1", "2"]]
+    # the validation-stage history equals the split's train matrix, so exclusion agrees with evaluate
+    matrix = sequence_matrix(stage_sequences(events, split, "validation"), len(items))
+    assert (matrix != split.train).nnz == 0
+    with pytest.raises(RecommendDataError, match="same events"):
+        stage_sequences(parse_sequences(["a 1 2 3 x 4", "b 2 3 1", "c 1 2"]), split, "test")
