@@ -87,6 +87,23 @@ def test_leave_one_out_holds_out_last_and_second_to_last():
     assert split.test_items[rows["c"]] == -1 and split.validation_items[rows["c"]] == -1
 
 
+def test_position_decay_weights_each_stage_by_steps_back_from_what_it_fits_on():
+    # a repeats item 1: "a 1 2 1 3 4 x" -> train 1 2 1 3; its latest 1 is one step back from 3
+    split = leave_one_out(parse_sequences(["a 1 2 1 3 4 x", "b 2 3 1", "c 1 2"]))
+    items = list(split.items)
+    a, c = split.users.get_loc("a"), split.users.get_loc("c")
+    validation = split.stage("validation", position_decay=0.5).fit_matrix.toarray()
+    assert validation[a].tolist() == [0.5, 0.25, 1.0, 0, 0]  # items 1, 2, 3, 4, x
+    assert validation[c].tolist() == [0.5, 1.0, 0, 0, 0]  # not evaluated: its whole history, latest last
+    test = split.stage("test", position_decay=0.5).fit_matrix.toarray()
+    assert test[a].tolist() == [0.25, 0.125, 0.5, 1.0, 0]  # the validation item 4 is now the latest
+    assert test[c].tolist() == validation[c].tolist()
+    assert (split.stage("test").fit_matrix.toarray() > 0).tolist() == (test > 0).tolist()
+    assert items == ["1", "2", "3", "4", "x"]
+    with pytest.raises(RecommendDataError, match="position_decay"):
+        split.stage("validation", position_decay=1.5)
+
+
 def test_leave_one_out_orders_by_the_order_column_not_the_row_order():
     events = pd.DataFrame({"user_id": ["u"] * 3, "item_id": ["late", "early", "mid"], "position": [2, 0, 1]})
     split = leave_one_out(events)

@@ -117,3 +117,14 @@ def test_use_before_fit_and_bad_rows_raise_actionable_errors():
         Popularity().fit(SMALL).recommend([0], k=0)
     with pytest.raises(RecommendModelError, match="scipy.sparse"):
         Popularity().fit(np.ones((2, 2)))
+
+
+def test_ease_fits_on_which_items_a_user_has_and_scores_with_the_weights():
+    weighted = csr([[0.5, 1.0, 0], [1.0, 0.25, 0], [1.0, 0, 1.0]])
+    binary = csr((weighted.toarray() > 0).astype(float))
+    on_weights = EASE(lambda_=1.0).fit(weighted)
+    on_binary = EASE(lambda_=1.0).fit(binary)
+    np.testing.assert_allclose(on_weights.weights_, on_binary.weights_, rtol=1e-6)
+    np.testing.assert_allclose(on_weights.scores([0]), weighted[0].toarray() @ on_binary.weights_, rtol=1e-5)
+    raw = EASE(lambda_=1.0, binarize=False).fit(weighted)
+    assert not np.allclose(raw.weights_, on_binary.weights_)

@@ -41,6 +41,10 @@ class LeaveOneOutSplit:
     """A leave-one-out split: binary train matrix and one held-out item row per evaluated user.
 
     `validation_items` / `test_items` hold an item row per user row, -1 for users with < 3 events.
+    `train_steps` holds, per train (user, item), 1 + how many events back from the user's last
+    train event the item last occurred (1 = the latest). `stage(name, position_decay=d)` weights
+    each fitted item by d ** (steps back from the end of what that stage fits on): recency
+    for models that score a weighted history (a customer's last items say most about their next).
     """
 
     users: pd.Index
@@ -48,19 +52,36 @@ class LeaveOneOutSplit:
     train: sp.csr_matrix
     validation_items: np.ndarray
     test_items: np.ndarray
+    train_steps: sp.csr_matrix | None = None
 
-    def stage(self, name: str) -> EvaluationStage:
+    def stage(self, name: str, position_decay: float | None = None) -> EvaluationStage:
         """The validation stage (model selection) or the test stage (score once, after selection)."""
+        if position_decay is not None and not (0 < position_decay <= 1):
+            raise RecommendDataError(f"position_decay is {position_decay!r}; pass a number in (0, 1], or None")
+        if position_decay is not None and self.train_steps is None:
+            raise RecommendDataError("this split has no train_steps; build it with leave_one_out(...)")
         evaluated = np.flatnonzero(self.test_items >= 0)
         if name == "validation":
-            return EvaluationStage(name, self.train, evaluated, self.validation_items[evaluated])
+            fit = self.train if position_decay is None else self._decayed(position_decay, 0)
+            return EvaluationStage(name, fit, evaluated, self.validation_items[evaluated])
         if name == "test":
             held = sp.csr_matrix(
                 (np.ones(evaluated.size, dtype=np.float32), (evaluated, self.validation_items[evaluated])),
                 shape=self.train.shape)
-            fit = self.train.maximum(held).tocsr()
+            # the validation item becomes the latest event: everything else of those users moves one step back
+            shift = np.zeros(self.train.shape[0], dtype=np.int64)
+            shift[evaluated] = 1
+            base = self.train if position_decay is None else self._decayed(position_decay, shift)
+            fit = base.maximum(held).tocsr()
             return EvaluationStage(name, fit, evaluated, self.test_items[evaluated])
         raise RecommendDataError(f"stage is {name!r}; pass one of {STAGES}")
+
+    def _decayed(self, decay: float, shift) -> sp.csr_matrix:
+        steps = self.train_steps.copy()
+        rows = np.repeat(np.arange(steps.shape[0]), np.diff(steps.indptr))
+        back = steps.data.astype(np.float64) - 1 + np.broadcast_to(shift, (steps.shape[0],))[rows]
+        steps.data = (decay ** back).astype(np.float32)
+        return steps
 
 
 def leave_one_out(
@@ -85,15 +106,29 @@ def leave_one_out(
     is_validation = evaluated & (from_end == 1)
     users = pd.Index(pd.unique(ordered[user_col])).sort_values()
     items = pd.Index(pd.unique(ordered[item_col])).sort_values()
+    in_train = ~(is_test | is_validation)
     train = interaction_matrix(
-        ordered[~(is_test | is_validation)], user_col=user_col, item_col=item_col,
-        users=users, items=items, binary=True)
+        ordered[in_train], user_col=user_col, item_col=item_col, users=users, items=items, binary=True)
+    # steps back from each user's last train event, +1 so the latest is stored (1) and not dropped as 0
+    trained = ordered[in_train]
+    back = trained.groupby(user_col, sort=False).cumcount(ascending=False).to_numpy() + 1
+    steps = _minimum_duplicates(users.get_indexer(trained[user_col]), items.get_indexer(trained[item_col]),
+                                back.astype(np.float32), train.matrix.shape)
     validation_items = np.full(len(users), -1, dtype=np.int64)
     test_items = np.full(len(users), -1, dtype=np.int64)
     for held, target in ((is_validation, validation_items), (is_test, test_items)):
         rows = users.get_indexer(ordered.loc[held, user_col])
         target[rows] = items.get_indexer(ordered.loc[held, item_col])
-    return LeaveOneOutSplit(users, items, train.matrix, validation_items, test_items)
+    return LeaveOneOutSplit(users, items, train.matrix, validation_items, test_items, steps)
+
+
+def _minimum_duplicates(row: np.ndarray, col: np.ndarray, data: np.ndarray, shape) -> sp.csr_matrix:
+    """A CSR matrix from triplets where a repeated (row, column) keeps its minimum (scipy would sum)."""
+    order = np.lexsort((data, col, row))
+    row, col, data = row[order], col[order], data[order]
+    first = np.ones(len(row), dtype=bool)
+    first[1:] = (row[1:] != row[:-1]) | (col[1:] != col[:-1])
+    return sp.csr_matrix((data[first], (row[first], col[first])), shape=shape)
 
 
 def target_ranks(
@@ -143,13 +178,15 @@ def ranking_metrics(ranks: np.ndarray, ks=DEFAULT_KS) -> pd.DataFrame:
 
 def evaluate(
     model: Recommender, split: LeaveOneOutSplit, stage: str = "validation", *, ks=DEFAULT_KS,
-    batch_size: int = 1024,
+    batch_size: int = 1024, position_decay: float | None = None,
 ) -> pd.DataFrame:
     """Fit `model` on the stage's matrix and rank its targets; one row of results.
 
+    position_decay: weight fitted items by recency (see LeaveOneOutSplit.stage); None for binary.
+
     Columns: model (class name), stage, n_users, fit_s, score_s, HIT@k, NDCG@k for each k, MRR.
     """
-    chosen = split.stage(stage)
+    chosen = split.stage(stage, position_decay)
     started = time.perf_counter()
     model.fit(chosen.fit_matrix)
     fit_s = time.perf_counter() - started

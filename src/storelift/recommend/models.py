@@ -260,13 +260,17 @@ class EASE(Recommender):
 
     B = I - P diag(1 / diag(P)) with P = (X^T X + lambda_ I)^-1, so diag(B) = 0; scores = X_u B.
     Dense item x item: memory is 4 (float32) or 8 (float64) bytes x n_items^2, so it refuses
-    catalogs above `max_items` (about 1.6 GB at 20k items in float32).
+    catalogs above `max_items` (about 1.6 GB at 20k items in float32). binarize: fit B on which items
+    each user has (X > 0) and let the matrix's weights (recency, event kind) act only in the scores
+    X_u B, so a weighted history ranks by what the customer did last without distorting B.
     """
 
-    def __init__(self, lambda_: float = 500.0, dtype: str = "float32", max_items: int = 20_000):
+    def __init__(self, lambda_: float = 500.0, dtype: str = "float32", max_items: int = 20_000,
+                 binarize: bool = True):
         self.lambda_ = lambda_
         self.dtype = dtype
         self.max_items = max_items
+        self.binarize = binarize
 
     def fit(self, matrix) -> "EASE":
         if not np.isfinite(self.lambda_) or self.lambda_ <= 0:
@@ -279,7 +283,11 @@ class EASE(Recommender):
             raise RecommendModelError(
                 f"EASE needs a dense {n_items} x {n_items} matrix; that is above max_items={self.max_items}. "
                 "Drop rare items first, or raise max_items if memory allows")
-        gram = (self.matrix_.T @ self.matrix_).toarray().astype(self.dtype, copy=False)
+        fit_on = self.matrix_
+        if self.binarize:  # which items go together; the weights (recency, event kind) act when scoring
+            fit_on = self.matrix_.copy()
+            fit_on.data[:] = 1.0
+        gram = (fit_on.T @ fit_on).toarray().astype(self.dtype, copy=False)
         gram[np.diag_indices(n_items)] += self.lambda_
         precision = _spd_inverse(gram)  # gram's memory is reused
         del gram
