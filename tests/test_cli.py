@@ -13,7 +13,7 @@ runner = CliRunner()
 def test_help_lists_the_commands():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("init", "ingest", "quarantine", "audit", "synth", "demo", "schema", "customers"):
+    for command in ("init", "ingest", "quarantine", "audit", "synth", "demo", "schema", "customers", "recommend"):
         assert command in result.output
 
 
@@ -98,3 +98,28 @@ def test_customers_score_without_orders_says_what_to_load(tmp_path):
     assert result.exit_code != 0
     assert "load orders first" in result.output
     assert "Traceback" not in result.output
+
+
+def test_demo_recommends_and_the_recommend_commands_respect_consent(tmp_path):
+    ws = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", "--directory", str(ws), "--customers", "500"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "leave-one-out" in result.output and "because you showed interest in" in result.output
+    assert len(list((ws / "models").glob("recommend-ease-*/manifest.json"))) == 1
+
+    evaluated = runner.invoke(app, ["recommend", "evaluate", "-w", str(ws), "--model", "popularity",
+                                    "--model", "itemknn"], env={"COLUMNS": "200"})
+    assert evaluated.exit_code == 0 and "Popularity" in evaluated.output and "ItemKNN" in evaluated.output
+
+    from storelift.workspace import Workspace
+
+    consents = Workspace.open(ws).warehouse.table("consents").execute()
+    latest = (consents[consents.purpose == "personalization"].sort_values("recorded_at")
+              .groupby("customer_id").granted.last())
+    withdrawn = latest[~latest].index[0]
+    shown = runner.invoke(app, ["recommend", "show", withdrawn, "-w", str(ws), "-k", "3"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert "consent is not granted" in shown.output and "because you" not in shown.output
+    assert shown.output.count("popular in") == 3
+    bad = runner.invoke(app, ["recommend", "fit", "-w", str(ws), "--model", "nope"])
+    assert bad.exit_code == 1 and "--model 'nope' is not known" in bad.output

@@ -224,7 +224,8 @@ def demo(
     customers: int = typer.Option(5_000, help="Customers in the synthetic store."),
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
-    """The main job end to end on the embedded warehouse: synthesize a store, ingest it, audit it, score customers."""
+    """The main job end to end on the embedded warehouse: synthesize a store, ingest it, audit it, score customers,
+    recommend products."""
     from .cli_customers import print_risk, print_segments, run_scoring
     from .synth import generate_store
 
@@ -243,10 +244,14 @@ def demo(
         scored, models, customers_path = run_scoring(ws, "2025-01-01")
         print_segments(scored.segments)
         print_risk(scored.scores, 10)
+        console.rule("5. recommendations: compare models, fit one, show a list with reasons")
+        from .cli_recommend import demo_recommendations
+
+        recommend_folder = demo_recommendations(ws)
     except StoreliftError as exc:
         _fail(exc)
     console.rule("done")
-    console.print(f"workspace: {ws.root}\nmodels:    {models}\nreports:   [bold]{path}[/]\n"
+    console.print(f"workspace: {ws.root}\nmodels:    {models}\n           {recommend_folder}\nreports:   [bold]{path}[/]\n"
                   f"           [bold]{customers_path}[/]")
 
 
@@ -259,8 +264,10 @@ def schema() -> None:
 
 
 from .cli_customers import app as customers_app  # noqa: E402  (the sub-app imports the shared CLI pieces)
+from .cli_recommend import app as recommend_app  # noqa: E402
 
 app.add_typer(customers_app, name="customers")
+app.add_typer(recommend_app, name="recommend")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,14 +1,24 @@
-"""Recommendations: interactions, candidate models (Popularity, ItemKNN, EASE) and offline evaluation."""
+"""Recommendations: interactions, candidate models, offline evaluation, retrieval, rules and personalization."""
 
 from .evaluate import EvaluationStage, LeaveOneOutSplit, evaluate, leave_one_out, ranking_metrics, target_ranks
-from .interactions import Interactions, RecommendDataError, interaction_matrix, parse_sequences
-from .models import RECOMMENDATION_COLUMNS, EASE, ItemKNN, Popularity, RecommendModelError, Recommender, top_k
+from .factorization import ALS, BPR
+from .interactions import (
+    EVENT_WEIGHTS, Interactions, RecommendDataError, interaction_matrix, parse_sequences, weighted_interactions,
+)
+from .models import (
+    RECOMMENDATION_COLUMNS, SIMILAR_ITEM_COLUMNS, EASE, ItemKNN, Popularity, RecommendModelError, Recommender, top_k,
+)
+from .personalize import PERSONALIZED_COLUMNS, Personalizer, history_vector
+from .retrieval import FactorRetriever, InnerProductIndex
+from .rules import ItemCatalog, RecommendationRules, exposure_share
+from .sequential import SASRec, event_sequences, stage_sequences
 
 __all__ = [
-    "RECOMMENDATION_COLUMNS",
-    "EASE", "ItemKNN", "Popularity", "Recommender",
-    "EvaluationStage", "Interactions", "LeaveOneOutSplit",
+    "EVENT_WEIGHTS", "PERSONALIZED_COLUMNS", "RECOMMENDATION_COLUMNS", "SIMILAR_ITEM_COLUMNS",
+    "ALS", "BPR", "EASE", "ItemKNN", "Popularity", "Recommender", "SASRec",
+    "EvaluationStage", "FactorRetriever", "InnerProductIndex", "Interactions", "ItemCatalog", "LeaveOneOutSplit",
+    "Personalizer", "RecommendationRules",
     "RecommendDataError", "RecommendModelError",
-    "evaluate", "interaction_matrix", "leave_one_out", "parse_sequences", "ranking_metrics", "target_ranks",
-    "top_k",
+    "evaluate", "event_sequences", "exposure_share", "history_vector", "interaction_matrix", "leave_one_out",
+    "parse_sequences", "ranking_metrics", "stage_sequences", "target_ranks", "top_k", "weighted_interactions",
 ]

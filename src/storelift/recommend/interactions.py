@@ -118,3 +118,65 @@ def interaction_matrix(
     if binary:
         matrix.data[:] = 1.0
     return Interactions(matrix=matrix, users=users, items=items)
+
+
+# Default strength of each kind of evidence that a user wants an item (Segment e-commerce event names).
+EVENT_WEIGHTS: dict[str, float] = {
+    "Product Viewed": 1.0,
+    "Product Clicked": 2.0,
+    "Product Added to Wishlist": 3.0,
+    "Product Added": 4.0,
+    "Wishlist Product Added to Cart": 4.0,
+    "Order Completed": 8.0,
+    "purchase": 8.0,  # order lines, passed in as rows with event='purchase'
+}
+WEIGHTED_COLUMNS = ("user_id", "item_id", "weight", "last_at")
+
+
+def weighted_interactions(
+    events: pd.DataFrame,
+    now,
+    *,
+    weights: dict[str, float] | None = None,
+    half_life_days: float | None = 90.0,
+    user_col: str = "user_id",
+    item_col: str = "item_id",
+    event_col: str = "event",
+    time_col: str = "occurred_at",
+) -> pd.DataFrame:
+    """One row per (user, item): the summed event weights, each decayed by its age at `now`.
+
+    weight = sum over events of weights[event] * 0.5 ** (age_days / half_life_days) (no decay when
+    half_life_days is None). Events whose name has no weight are ignored (page views of non-product
+    pages, e-mail events); events after `now` are ignored, so a model fitted at `now` sees no future.
+    Returns columns user_id, item_id, weight, last_at (time of the latest counted event).
+    """
+    weights = EVENT_WEIGHTS if weights is None else weights
+    missing = [c for c in (user_col, item_col, event_col, time_col) if c not in events.columns]
+    if missing:
+        raise RecommendDataError(
+            f"events lack column(s) {missing}; have {list(events.columns)}; "
+            "pass user_col=/item_col=/event_col=/time_col= naming your columns")
+    bad = {name: w for name, w in weights.items() if not (isinstance(w, (int, float)) and np.isfinite(w) and w >= 0)}
+    if bad:
+        raise RecommendDataError(f"weights {bad} must be finite numbers >= 0; give each event name a weight such as 1.0")
+    if half_life_days is not None and not (np.isfinite(half_life_days) and half_life_days > 0):
+        raise RecommendDataError(f"half_life_days is {half_life_days!r}; pass a positive number of days or None")
+    now = pd.Timestamp(now)
+    times = pd.to_datetime(events[time_col])
+    if getattr(times.dt, "tz", None) is not None and now.tzinfo is None:
+        now = now.tz_localize(times.dt.tz)
+    strength = events[event_col].map(weights).astype("float64")
+    keep = strength.notna() & (strength > 0) & events[user_col].notna() & events[item_col].notna() & (times <= now)
+    frame = pd.DataFrame({
+        "user_id": events.loc[keep, user_col].to_numpy(),
+        "item_id": events.loc[keep, item_col].to_numpy(),
+        "weight": strength[keep].to_numpy(),
+        "last_at": times[keep].to_numpy(),
+    })
+    if half_life_days is not None and len(frame):
+        age_days = (now - pd.to_datetime(frame["last_at"])).dt.total_seconds().to_numpy() / 86_400.0
+        frame["weight"] *= 0.5 ** (age_days / half_life_days)
+    grouped = frame.groupby(["user_id", "item_id"], sort=True, as_index=False).agg(
+        weight=("weight", "sum"), last_at=("last_at", "max"))
+    return grouped[list(WEIGHTED_COLUMNS)]

@@ -1,0 +1,207 @@
+"""`storelift recommend ...`: fit, evaluate and show product recommendations from the workspace's data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from .cli_common import WorkspaceArg, console, err, fail
+from .errors import StoreliftError
+from .workspace import Workspace
+
+app = typer.Typer(help="Recommendations: fit models on purchases and product events, evaluate them, show lists.",
+                  no_args_is_help=True)
+
+MODELS = ("ease", "itemknn", "popularity", "als")
+ARTIFACT_PREFIX = "recommend-"
+
+
+def make_model(name: str, n_items: int):
+    """A model by CLI name; EASE falls back to ItemKNN above its dense-matrix item limit."""
+    from .recommend import EASE, ItemKNN, Popularity
+
+    if name == "ease":
+        return EASE(lambda_=250.0) if n_items <= 20_000 else ItemKNN()
+    if name == "itemknn":
+        return ItemKNN()
+    if name == "popularity":
+        return Popularity()
+    if name == "als":
+        from .recommend import ALS
+
+        return ALS()
+    raise StoreliftError(f"--model {name!r} is not known; pass one of {', '.join(MODELS)}")
+
+
+def workspace_evidence(ws: Workspace, before=None) -> pd.DataFrame:
+    """Purchases and product events of identified customers (before `before`), as a DataFrame."""
+    from .recommend.sources import evidence
+
+    wh = ws.warehouse
+    events = wh.table("events") if "events" in wh.con.list_tables() else None
+    frame = evidence(wh.table("orders"), wh.table("order_lines"), events, before).execute()
+    if frame.empty:
+        raise StoreliftError("no purchases or product events of identified customers in the workspace; "
+                             "ingest orders with customer ids (and events) first")
+    return frame
+
+
+def latest_consent(ws: Workspace, customer_id: str, purpose: str = "personalization") -> bool:
+    """Whether the customer's latest consent record for `purpose` grants it (no record: not granted)."""
+    wh = ws.warehouse
+    if "consents" not in wh.con.list_tables():
+        return False
+    t = wh.table("consents")
+    rows = t.filter((t.customer_id == customer_id) & (t.purpose == purpose)).execute()
+    if rows.empty:
+        return False
+    rows = rows.sort_values(["recorded_at", "granted"], ascending=[False, True], kind="stable")
+    return bool(rows["granted"].iat[0])
+
+
+def run_fit(ws: Workspace, model: str = "ease", as_of=None, half_life: float | None = 90.0):
+    """Fit a model on weighted, time-decayed evidence and save it with its id maps and the catalog."""
+    from .artifacts import save_models
+    from .recommend import interaction_matrix
+    from .recommend.interactions import weighted_interactions
+    from .recommend.rules import ItemCatalog
+
+    with console.status("reading purchases and events"):
+        frame = workspace_evidence(ws, as_of)
+    now = pd.Timestamp(as_of) if as_of else pd.to_datetime(frame["occurred_at"]).max() + pd.Timedelta(seconds=1)
+    weighted = weighted_interactions(frame, now, half_life_days=half_life)
+    products = ws.warehouse.table("products").execute()
+    items = pd.Index(sorted(set(weighted["item_id"]) | set(products["product_id"].dropna())))
+    interactions = interaction_matrix(weighted, weight_col="weight", items=items)
+    chosen = make_model(model, interactions.n_items)
+    with console.status(f"fitting {type(chosen).__name__} on {interactions.matrix.nnz:,} interactions"):
+        chosen.fit(interactions.matrix)
+    catalog = ItemCatalog.from_products(products, interactions.items)
+    version = f"{ARTIFACT_PREFIX}{type(chosen).__name__.lower()}-{now:%Y%m%d}-{pd.Timestamp.now():%Y%m%dT%H%M%S%f}"
+    folder = save_models(ws.models_dir, version, {"model": chosen, "interactions": interactions, "catalog": catalog},
+                         meta={"as_of": str(now), "users": interactions.n_users, "items": interactions.n_items,
+                               "interactions": int(interactions.matrix.nnz), "half_life_days": half_life})
+    console.print(f"{type(chosen).__name__} fitted on {interactions.n_users:,} customers x {interactions.n_items:,} "
+                  f"items ({interactions.matrix.nnz:,} interactions)")
+    return folder
+
+
+def run_evaluate(ws: Workspace, models=None, stage: str = "test") -> pd.DataFrame:
+    """Leave-one-out results (one row per model) on the workspace's first-touch item sequences."""
+    from .recommend import evaluate as evaluate_model
+    from .recommend import leave_one_out
+    from .recommend.sources import first_touch_sequences
+
+    with console.status("reading purchases and events"):
+        split = leave_one_out(first_touch_sequences(workspace_evidence(ws)))
+    rows = []
+    for name in models or ["popularity", "itemknn", "ease"]:
+        with console.status(f"evaluating {name}"):
+            rows.append(evaluate_model(make_model(name, len(split.items)), split, stage))
+    results = pd.concat(rows, ignore_index=True)
+    results.attrs["n_items"] = len(split.items)
+    return results
+
+
+def print_evaluation(results: pd.DataFrame, stage: str) -> None:
+    table = Table(title=f"leave-one-out, full ranking over {results.attrs.get('n_items', 0):,} items, {stage} "
+                        f"stage, {int(results['n_users'].iat[0]):,} customers")
+    columns = ["model", "HIT@10", "NDCG@10", "HIT@20", "NDCG@20", "MRR", "fit_s"]
+    for col in columns:
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for _, r in results.iterrows():
+        table.add_row(str(r["model"]), *(f"{r[c]:.4f}" if c != "fit_s" else f"{r[c]:.1f}" for c in columns[1:]))
+    console.print(table)
+
+
+def recommend_for(ws: Workspace, customer: str, k: int = 10, session=None, repurchase_days=None, version=None):
+    """(recommendations, version, consent, catalog) for one customer from the newest (or given) saved model."""
+    from .artifacts import load_models
+    from .recommend.personalize import Personalizer
+    from .recommend.rules import RecommendationRules
+
+    version, saved = load_models(ws.models_dir, version, prefix=ARTIFACT_PREFIX)
+    consent = latest_consent(ws, customer)
+    purchases = workspace_evidence(ws).query("user_id == @customer and event == 'purchase'") if consent else None
+    personalizer = Personalizer(saved["model"], saved["interactions"], saved["catalog"],
+                                RecommendationRules(repurchase_days=repurchase_days))
+    recs = personalizer.recommend(
+        customer, k, consent=consent, session_items=session or [],
+        purchases=None if purchases is None else purchases.rename(columns={"occurred_at": "purchased_at"}))
+    return recs, version, consent, saved["catalog"]
+
+
+def print_recommendations(customer: str, recs: pd.DataFrame, version: str, consent: bool, catalog) -> None:
+    table = Table(title=f"recommendations for {customer} ({version})")
+    for col in ("rank", "item", "title", "why"):
+        table.add_column(col, overflow="fold")
+    for _, r in recs.iterrows():
+        title = catalog.label(int(catalog.items.get_loc(r["item_id"])))
+        table.add_row(str(r["rank"]), str(r["item_id"]), title, str(r["reason"]))
+    console.print(table)
+    if not consent:
+        err.print("[yellow]note:[/] personalization consent is not granted (never given or withdrawn): "
+                  "showing the non-personalized list")
+
+
+def demo_recommendations(ws: Workspace) -> Path:
+    """Demo step: compare models on held-out items, fit EASE, show a consenting customer's list."""
+    print_evaluation(run_evaluate(ws), "test")
+    folder = run_fit(ws, "ease")
+    t = ws.warehouse.table("consents")
+    granted = t.filter((t.purpose == "personalization") & t.granted).select("customer_id").distinct()
+    for customer in sorted(granted.execute()["customer_id"])[:20]:
+        if latest_consent(ws, customer):
+            print_recommendations(customer, *recommend_for(ws, customer, 5))
+            break
+    return folder
+
+
+@app.command()
+def fit(
+    workspace: Path = WorkspaceArg,
+    model: str = typer.Option("ease", help=f"Model: {', '.join(MODELS)}."),
+    as_of: Optional[str] = typer.Option(None, help="Use evidence before this date; default all of it."),
+    half_life: float = typer.Option(90.0, help="Days after which an event counts half."),
+) -> None:
+    """Fit a recommender on weighted, time-decayed purchases and events; save it with the catalog under models/."""
+    try:
+        folder = run_fit(Workspace.open(workspace), model, as_of, half_life)
+    except StoreliftError as exc:
+        fail(exc)
+    console.print(f"model: {folder}")
+
+
+@app.command()
+def show(
+    customer: str = typer.Argument(..., help="Customer id, as stored in the warehouse."),
+    workspace: Path = WorkspaceArg,
+    k: int = typer.Option(10, "-k", "--items", help="How many items."),
+    session: Optional[list[str]] = typer.Option(None, help="Item ids viewed in this visit (repeatable)."),
+    repurchase_days: Optional[float] = typer.Option(None, help="Bought items may return after this many days."),
+    version: Optional[str] = typer.Option(None, help="Model version folder; default the newest."),
+) -> None:
+    """One customer's list with a reason per item; consent and the business rules are applied."""
+    try:
+        shown = recommend_for(Workspace.open(workspace), customer, k, session, repurchase_days, version)
+    except StoreliftError as exc:
+        fail(exc)
+    print_recommendations(customer, *shown)
+
+
+@app.command()
+def evaluate(
+    workspace: Path = WorkspaceArg,
+    models: Optional[list[str]] = typer.Option(None, "--model", help=f"Models to compare (repeatable): {', '.join(MODELS)}."),
+    stage: str = typer.Option("test", help="validation (for choosing) or test (report once)."),
+) -> None:
+    """Leave-one-out evaluation on the workspace: each customer's last new item is the target, all items ranked."""
+    try:
+        results = run_evaluate(Workspace.open(workspace), models, stage)
+    except StoreliftError as exc:
+        fail(exc)
+    print_evaluation(results, stage)

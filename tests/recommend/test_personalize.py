@@ -1,0 +1,138 @@
+"""Personalizer: consent, the cold-start fallback, exclusions, stock, caps and reasons, on a planted store."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from storelift.recommend import EASE, ItemKNN, interaction_matrix
+from storelift.recommend.models import RecommendModelError
+from storelift.recommend.personalize import Personalizer
+from storelift.recommend.rules import ItemCatalog, RecommendationRules, exposure_share
+
+# Two tastes: shoppers of "garden" items g0..g5 and of "kitchen" items k0..k5. Kitchen items are the
+# most bought overall, so the popular list is all kitchen; a garden shopper's own list is garden.
+GARDEN = [f"g{i}" for i in range(6)]
+KITCHEN = [f"k{i}" for i in range(6)]
+
+
+def planted_events(seed=0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(40):
+        rows += [(f"gardener{u}", item) for item in rng.choice(GARDEN, 3, replace=False)]
+    for u in range(80):
+        rows += [(f"cook{u}", item) for item in rng.choice(KITCHEN, 3, replace=False)]
+    return pd.DataFrame(rows, columns=["user_id", "item_id"])
+
+
+def products(stock=None):
+    items = GARDEN + KITCHEN
+    return pd.DataFrame({
+        "product_id": items,
+        "title": [f"{i} title" for i in items],
+        "category": ["Home > Garden" if i.startswith("g") else "Home > Kitchen" for i in items],
+        "brand": ["acme" if i in ("g0", "g1", "g2", "g3") else "other" for i in items],
+        "vendor": ["v1" if i.startswith("g") else "v2" for i in items],
+        "stock_quantity": [(stock or {}).get(i, 5) for i in items],
+    })
+
+
+@pytest.fixture(scope="module")
+def store():
+    interactions = interaction_matrix(planted_events(), binary=True)
+    return interactions
+
+
+def personalizer(interactions, model=None, rules=None, stock=None):
+    model = model or ItemKNN(neighbors=20, shrink=1.0).fit(interactions.matrix)
+    catalog = ItemCatalog.from_products(products(stock), interactions.items)
+    return Personalizer(model, interactions, catalog, rules)
+
+
+def test_known_customer_gets_their_taste_with_reasons(store):
+    recs = personalizer(store).recommend("gardener0", k=3)
+    assert list(recs.columns) == ["rank", "item_id", "score", "source", "personalized", "reason"]
+    assert set(recs.item_id) <= set(GARDEN) and recs.personalized.all()
+    assert recs.source.eq("ItemKNN").all()
+    held = set(planted_events().query("user_id == 'gardener0'").item_id)
+    assert not set(recs.item_id) & held  # history excluded
+    assert all(r.startswith("because you showed interest in g") for r in recs.reason)
+
+
+def test_withdrawn_consent_gives_the_popular_list_and_reads_no_history(store):
+    p = personalizer(store)
+    recs = p.recommend("gardener0", k=3, consent=False, session_items=["g1"],
+                       purchases=pd.DataFrame({"item_id": ["k0"], "purchased_at": [pd.Timestamp("2025-01-01")]}))
+    assert set(recs.item_id) <= set(KITCHEN)  # the popular items, not the gardener's taste
+    assert not recs.personalized.any() and recs.source.eq("popular").all()
+    assert recs.item_id.tolist() == p.recommend(None, k=3).item_id.tolist()  # same as an anonymous visitor
+    assert all(r == "popular in Kitchen" for r in recs.reason)
+
+
+def test_cold_start_unknown_visitor_gets_popular_and_a_session_is_folded_in(store):
+    p = personalizer(store)
+    cold = p.recommend("never-seen", k=4)
+    assert cold.source.eq("popular").all() and set(cold.item_id) <= set(KITCHEN) and len(cold) == 4
+    session = p.recommend("never-seen", k=3, session_items=["g0", "g1"])
+    assert session.source.eq("session").all() and set(session.item_id) <= set(GARDEN) - {"g0", "g1"}
+    assert session.personalized.all()
+    unknown_items = p.recommend(None, k=2, session_items=["no-such-item"])
+    assert unknown_items.source.eq("popular").all()
+
+
+def test_recently_bought_items_are_excluded_until_the_repurchase_cycle_passes(store):
+    rules = RecommendationRules(repurchase_days=30)
+    p = personalizer(store, rules=rules)
+    first = p.recommend("gardener0", k=1).item_id.iat[0]
+    bought = pd.DataFrame({"item_id": [first], "purchased_at": [pd.Timestamp("2025-01-10")]})
+    soon = p.recommend("gardener0", k=3, purchases=bought, now="2025-01-20")
+    later = p.recommend("gardener0", k=3, purchases=bought, now="2025-03-01")
+    assert first not in set(soon.item_id)
+    assert later.item_id.iat[0] == first
+    never = personalizer(store, rules=RecommendationRules(repurchase_days=None))
+    assert first not in set(never.recommend("gardener0", k=3, purchases=bought, now="2030-01-01").item_id)
+
+
+def test_out_of_stock_items_are_never_shown(store):
+    top = personalizer(store).recommend("gardener0", k=2).item_id.tolist()
+    p = personalizer(store, stock={top[0]: 0})
+    assert top[0] not in set(p.recommend("gardener0", k=5).item_id)
+    assert top[0] not in set(p.recommend(None, k=12).item_id)
+
+
+def test_caps_limit_a_brand_and_back_fill_keeps_the_list_full(store):
+    rules = RecommendationRules(max_per_brand=1)
+    recs = personalizer(store, rules=rules).recommend("gardener0", k=4)
+    catalog = products().set_index("product_id")
+    brands = catalog.loc[recs.item_id, "brand"]
+    assert brands.value_counts().max() == 1 and len(recs) == 2  # two brands in all: one item each
+    full = personalizer(store).recommend("gardener0", k=8)
+    assert len(full) == 8 and full.source.iloc[-1] == "popular"  # garden runs out; popular fills
+
+
+def test_ease_folds_in_and_explains_too(store):
+    p = personalizer(store, model=EASE(lambda_=1.0).fit(store.matrix))
+    recs = p.recommend(None, k=2, session_items=["k0"])
+    assert set(recs.item_id) <= set(KITCHEN) - {"k0"} and recs.reason.str.contains("k0").all()
+
+
+def test_exposure_share_compares_with_the_catalog(store):
+    p = personalizer(store)
+    shown = pd.concat([p.recommend(u, k=3) for u in ["gardener0", "cook0", "cook1"]])
+    shown["item_row"] = store.items.get_indexer(shown.item_id)
+    share = exposure_share(shown, p.catalog, by="vendor").set_index("vendor")
+    assert share.exposure_share.sum() == pytest.approx(1.0)
+    assert share.loc["v2", "exposure_share"] == pytest.approx(6 / 9)
+    assert share.loc["v1", "catalog_share"] == pytest.approx(0.5)
+
+
+def test_bad_requests_name_the_parameter(store):
+    p = personalizer(store)
+    with pytest.raises(RecommendModelError, match="k is 0"):
+        p.recommend("cook0", k=0)
+    with pytest.raises(ValueError, match="session_items is the string"):
+        p.recommend(None, session_items="g1")
+    with pytest.raises(ValueError, match="repurchase_days"):
+        RecommendationRules(repurchase_days=-1)
+    with pytest.raises(ValueError, match="max_per_brand"):
+        RecommendationRules(max_per_brand=0)
