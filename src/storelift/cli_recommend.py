@@ -16,14 +16,19 @@ from .workspace import Workspace
 app = typer.Typer(help="Recommendations: fit models on purchases and product events, evaluate them, show lists.",
                   no_args_is_help=True)
 
-MODELS = ("ease", "itemknn", "popularity", "als")
+MODELS = ("ease", "itemknn", "popularity", "als", "hybrid")
 ARTIFACT_PREFIX = "recommend-"
 
 
-def make_model(name: str, n_items: int):
-    """A model by CLI name; EASE falls back to ItemKNN above its dense-matrix item limit."""
-    from .recommend import EASE, ItemKNN, Popularity
+def make_model(name: str, n_items: int, texts=None):
+    """A model by CLI name; EASE falls back to ItemKNN above its dense-matrix item limit. hybrid blends
+    that with product-text similarity (needs `texts`, one per item column), so new products get shown."""
+    from .recommend import EASE, ContentKNN, Hybrid, ItemKNN, Popularity
 
+    if name == "hybrid":
+        if texts is None:
+            raise StoreliftError("--model hybrid needs product texts; it is available for `recommend fit`")
+        return Hybrid([(make_model("ease", n_items), 1.0), (ContentKNN(texts), 0.3)])
     if name == "ease":
         return EASE(lambda_=250.0) if n_items <= 20_000 else ItemKNN()
     if name == "itemknn":
@@ -35,6 +40,13 @@ def make_model(name: str, n_items: int):
 
         return ALS()
     raise StoreliftError(f"--model {name!r} is not known; pass one of {', '.join(MODELS)}")
+
+
+def product_texts(products: pd.DataFrame, items: pd.Index) -> list[str]:
+    """Title, category and description of each item column ('' for items the products table lacks)."""
+    columns = [c for c in ("title", "category", "description") if c in products.columns]
+    table = products.drop_duplicates("product_id", keep="last").set_index("product_id").reindex(items)
+    return table[columns].fillna("").astype(str).agg(" ".join, axis=1).tolist() if columns else [""] * len(items)
 
 
 def workspace_evidence(ws: Workspace, before=None) -> pd.DataFrame:
@@ -77,7 +89,7 @@ def run_fit(ws: Workspace, model: str = "ease", as_of=None, half_life: float | N
     products = ws.warehouse.table("products").execute()
     items = pd.Index(sorted(set(weighted["item_id"]) | set(products["product_id"].dropna())))
     interactions = interaction_matrix(weighted, weight_col="weight", items=items)
-    chosen = make_model(model, interactions.n_items)
+    chosen = make_model(model, interactions.n_items, product_texts(products, interactions.items))
     with console.status(f"fitting {type(chosen).__name__} on {interactions.matrix.nnz:,} interactions"):
         chosen.fit(interactions.matrix)
     catalog = ItemCatalog.from_products(products, interactions.items)

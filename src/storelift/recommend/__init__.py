@@ -1,5 +1,6 @@
 """Recommendations: interactions, candidate models, offline evaluation, retrieval, rules and personalization."""
 
+from .content import ContentKNN, Hybrid
 from .evaluate import EvaluationStage, LeaveOneOutSplit, evaluate, leave_one_out, ranking_metrics, target_ranks
 from .factorization import ALS, BPR
 from .interactions import (
@@ -15,7 +16,7 @@ from .sequential import SASRec, event_sequences, stage_sequences
 
 __all__ = [
     "EVENT_WEIGHTS", "PERSONALIZED_COLUMNS", "RECOMMENDATION_COLUMNS", "SIMILAR_ITEM_COLUMNS",
-    "ALS", "BPR", "EASE", "ItemKNN", "Popularity", "Recommender", "SASRec",
+    "ALS", "BPR", "ContentKNN", "EASE", "Hybrid", "ItemKNN", "Popularity", "Recommender", "SASRec",
     "EvaluationStage", "FactorRetriever", "InnerProductIndex", "Interactions", "ItemCatalog", "LeaveOneOutSplit",
     "Personalizer", "RecommendationRules",
     "RecommendDataError", "RecommendModelError",
