@@ -2,6 +2,7 @@
 
 from .content import ContentKNN, Hybrid
 from .evaluate import EvaluationStage, LeaveOneOutSplit, evaluate, leave_one_out, ranking_metrics, target_ranks
+from .explore import ThompsonSlot, simulate_regret
 from .factorization import ALS, BPR
 from .interactions import (
     EVENT_WEIGHTS, Interactions, RecommendDataError, interaction_matrix, parse_sequences, weighted_interactions,
@@ -18,8 +19,8 @@ __all__ = [
     "EVENT_WEIGHTS", "PERSONALIZED_COLUMNS", "RECOMMENDATION_COLUMNS", "SIMILAR_ITEM_COLUMNS",
     "ALS", "BPR", "ContentKNN", "EASE", "Hybrid", "ItemKNN", "Popularity", "Recommender", "SASRec",
     "EvaluationStage", "FactorRetriever", "InnerProductIndex", "Interactions", "ItemCatalog", "LeaveOneOutSplit",
-    "Personalizer", "RecommendationRules",
+    "Personalizer", "RecommendationRules", "ThompsonSlot",
     "RecommendDataError", "RecommendModelError",
     "evaluate", "event_sequences", "exposure_share", "history_vector", "interaction_matrix", "leave_one_out",
-    "parse_sequences", "ranking_metrics", "stage_sequences", "target_ranks", "top_k", "weighted_interactions",
+    "parse_sequences", "ranking_metrics", "simulate_regret", "stage_sequences", "target_ranks", "top_k", "weighted_interactions",
 ]
