@@ -106,6 +106,8 @@ def test_demo_recommends_and_the_recommend_commands_respect_consent(tmp_path):
     assert result.exit_code == 0, result.output
     assert "leave-one-out" in result.output and "because you showed interest in" in result.output
     assert len(list((ws / "models").glob("recommend-ease-*/manifest.json"))) == 1
+    page = (ws / "reports" / "recommendations.html").read_text()
+    assert "because you showed interest in" in page and "Exposure by category" in page
 
     evaluated = runner.invoke(app, ["recommend", "evaluate", "-w", str(ws), "--model", "popularity",
                                     "--model", "itemknn"], env={"COLUMNS": "200"})

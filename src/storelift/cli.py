@@ -247,12 +247,12 @@ def demo(
         console.rule("5. recommendations: compare models, fit one, show a list with reasons")
         from .cli_recommend import demo_recommendations
 
-        recommend_folder = demo_recommendations(ws)
+        recommend_folder, recommend_path = demo_recommendations(ws)
     except StoreliftError as exc:
         _fail(exc)
     console.rule("done")
     console.print(f"workspace: {ws.root}\nmodels:    {models}\n           {recommend_folder}\nreports:   [bold]{path}[/]\n"
-                  f"           [bold]{customers_path}[/]")
+                  f"           [bold]{customers_path}[/]\n           [bold]{recommend_path}[/]")
 
 
 @app.command()

@@ -160,17 +160,58 @@ def print_recommendations(customer: str, recs: pd.DataFrame, version: str, conse
                   "showing the non-personalized list")
 
 
-def demo_recommendations(ws: Workspace) -> Path:
-    """Demo step: compare models on held-out items, fit EASE, show a consenting customer's list."""
-    print_evaluation(run_evaluate(ws), "test")
-    folder = run_fit(ws, "ease")
+def consenting_customers(ws: Workspace, limit: int) -> list[str]:
+    """Up to `limit` customers whose latest personalization consent is a grant, by id."""
     t = ws.warehouse.table("consents")
-    granted = t.filter((t.purpose == "personalization") & t.granted).select("customer_id").distinct()
-    for customer in sorted(granted.execute()["customer_id"])[:20]:
-        if latest_consent(ws, customer):
-            print_recommendations(customer, *recommend_for(ws, customer, 5))
-            break
-    return folder
+    rows = t.filter(t.purpose == "personalization").execute()
+    latest = rows.sort_values(["recorded_at", "granted"], ascending=[True, False], kind="stable") \
+        .groupby("customer_id").granted.last()
+    return sorted(latest[latest].index)[:limit]
+
+
+def run_report(ws: Workspace, evaluation: pd.DataFrame | None = None, samples: int = 3, exposure_customers: int = 300):
+    """reports/recommendations.html from the newest saved model: evaluation, sample lists, exposure by category."""
+    from .artifacts import load_models
+    from .recommend.personalize import Personalizer
+    from .recommend.rules import exposure_share
+    from .reports.recommend_report import write_recommendation_report
+
+    evaluation = run_evaluate(ws) if evaluation is None else evaluation
+    version, saved = load_models(ws.models_dir, prefix=ARTIFACT_PREFIX)
+    personalizer = Personalizer(saved["model"], saved["interactions"], saved["catalog"])
+    catalog = saved["catalog"]
+    lists, shown = {}, []
+    with console.status("recommending for sample customers"):
+        for i, customer in enumerate(consenting_customers(ws, exposure_customers)):
+            recs = personalizer.recommend(customer, 10)
+            recs["item_row"] = catalog.items.get_indexer(recs["item_id"])
+            shown.append(recs)
+            if i < samples:
+                lists[customer] = recs.assign(title=[catalog.label(r) for r in recs["item_row"]])
+    exposure = exposure_share(pd.concat(shown), catalog, by="category") if shown else None
+    path = write_recommendation_report(ws.reports_dir / "recommendations.html", evaluation, lists, exposure, version,
+                                       store_name=ws.config.name)
+    return path
+
+
+def demo_recommendations(ws: Workspace) -> tuple[Path, Path]:
+    """Demo step: compare models on held-out items, fit EASE, show a consenting customer's list, write the report."""
+    evaluation = run_evaluate(ws)
+    print_evaluation(evaluation, "test")
+    folder = run_fit(ws, "ease")
+    for customer in consenting_customers(ws, 1):
+        print_recommendations(customer, *recommend_for(ws, customer, 5))
+    return folder, run_report(ws, evaluation)
+
+
+@app.command()
+def report(workspace: Path = WorkspaceArg) -> None:
+    """Write reports/recommendations.html: model comparison, sample lists with reasons, exposure by category."""
+    try:
+        path = run_report(Workspace.open(workspace))
+    except StoreliftError as exc:
+        fail(exc)
+    console.print(f"report: [bold]{path}[/]")
 
 
 @app.command()
