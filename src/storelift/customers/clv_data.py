@@ -12,6 +12,7 @@ import ibis
 import pandas as pd
 
 from ..errors import StoreliftError
+from .rfm import to_cents
 
 SECONDS_PER_DAY = 86_400
 
@@ -66,15 +67,16 @@ def rfm_summary(orders: ibis.Table, calibration_end: dt.date | str, holdout_end:
              .group_by(["customer_id", "day"]).aggregate(value=lambda t: t.value.sum()))
 
     calib = daily.filter(daily.day <= cal_day)
-    first = calib.group_by("customer_id").aggregate(first_day=calib.day.min())
-    dated = calib.join(first, "customer_id")
-    is_repeat = dated.day > dated.first_day
-    per = dated.group_by("customer_id").aggregate(
-        first_day=dated.first_day.max(),
-        last_day=dated.day.max(),
-        days=dated.day.count(),
-        repeat_value=is_repeat.ifelse(dated.value, 0.0).sum(),
+    # one row per customer-day, so the first day's value is the value at the minimum day (no self-join)
+    per = calib.group_by("customer_id").aggregate(
+        first_day=calib.day.min(),
+        last_day=calib.day.max(),
+        days=calib.day.count(),
+        total_value=calib.value.sum(),
+        first_value=calib.value.argmin(calib.day),
     )
+    # to the cent: a difference of float sums must not leave 1e-13 where the repeat value is 0
+    per = per.mutate(repeat_value=ibis.greatest(to_cents(per.total_value - per.first_value), 0.0))
     unit = float(time_unit_days)
     frequency = (per.days - 1).cast("int64")
     out = per.select(

@@ -31,6 +31,8 @@ def _period_index(period: str, cohort: ibis.Value, start: ibis.Value) -> ibis.Va
 def cohort_activity(orders: ibis.Table, period: str = "month") -> ibis.Table:
     """Activity of each acquisition cohort in each period after it, one row per (cohort, period_index).
 
+    orders: one row per order, as `customer_orders` returns.
+
     Columns: cohort (date: first day of the month, or Monday of the week, of each customer's first
     order), period_index (periods since acquisition, 0 = the acquisition period), cohort_size
     (customers acquired), active_customers (of them, buying in that period), orders, revenue (sum of
@@ -46,7 +48,7 @@ def cohort_activity(orders: ibis.Table, period: str = "month") -> ibis.Table:
     joined = joined.mutate(period_index=_period_index(period, joined.cohort_start, joined.period_start).cast("int64"))
     activity = joined.group_by(["cohort_start", "period_index"]).aggregate(
         active_customers=joined.customer_id.nunique().cast("int64"),
-        orders=joined.order_id.nunique().cast("int64"),
+        orders=joined.order_id.count().cast("int64"),
         revenue=to_cents(joined.value.sum()),
     )
     out = activity.join(sizes, "cohort_start")

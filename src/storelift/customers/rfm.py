@@ -167,6 +167,8 @@ def _segment_expr(r: ibis.Value, f: ibis.Value, m: ibis.Value) -> ibis.Value:
 def rfm_table(orders: ibis.Table, as_of, check: bool = True) -> ibis.Table:
     """One row per customer with an order before as_of: RFM values, quintile scores and segment.
 
+    orders: one row per order, as `customer_orders` returns (order lines would count as orders).
+
     Columns: customer_id, first_order_at, last_order_at, recency_days (as_of - last order, days),
     tenure_days (as_of - first order), frequency (orders), monetary (sum of value, to the cent),
     mean_order_value (monetary / frequency), r_score, f_score, m_score (1..5, 5 = most recent / frequent / highest
@@ -183,7 +185,7 @@ def rfm_table(orders: ibis.Table, as_of, check: bool = True) -> ibis.Table:
     per = seen.group_by("customer_id").aggregate(
         first_order_at=seen.ordered_at.min(),
         last_order_at=seen.ordered_at.max(),
-        frequency=seen.order_id.nunique().cast("int64"),
+        frequency=seen.order_id.count().cast("int64"),  # one row per order (as customer_orders gives)
         monetary=to_cents(seen.value.sum()),
     )
     per = per.mutate(
