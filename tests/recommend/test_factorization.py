@@ -189,3 +189,19 @@ def test_misuse_raises_actionable_errors():
         model.scores([MATRIX.shape[0]])
     with pytest.raises(RecommendModelError, match="scipy.sparse"):
         BPR().fit(MATRIX.toarray())
+
+
+def test_als_folds_in_a_new_history_by_least_squares_and_bpr_says_it_cannot():
+    model = ALS(factors=BLOCKS, regularization=0.1, alpha=10.0, num_threads=1).fit(MATRIX)
+    # a new visitor with two items of block 2: their best unseen items are the rest of block 2
+    history = sp.csr_matrix((np.ones(2, np.float32), ([0, 0], [20, 21])), shape=(1, MATRIX.shape[1]))
+    scores = model.score_history(history)[0]
+    scores[[20, 21]] = -np.inf
+    assert set(ITEM_BLOCK[np.argsort(-scores)[:ITEMS_PER_BLOCK - 2]]) == {2}
+    # refolding fitted users' own rows ranks items as their fitted factors do (ALS is at a fixed point)
+    refolded = model.score_history(MATRIX[:40])
+    fitted = model.scores(np.arange(40))
+    for a, b in zip(refolded, fitted):
+        assert np.corrcoef(a, b)[0, 1] > 0.99
+    with pytest.raises(RecommendModelError, match="cannot fold in"):
+        BPR(factors=BLOCKS).fit(MATRIX).score_history(history)

@@ -136,3 +136,13 @@ def test_bad_requests_name_the_parameter(store):
         RecommendationRules(repurchase_days=-1)
     with pytest.raises(ValueError, match="max_per_brand"):
         RecommendationRules(max_per_brand=0)
+
+
+def test_a_model_that_cannot_fold_in_leaves_a_new_visitor_on_the_popular_list(store):
+    from storelift.recommend import BPR
+
+    p = personalizer(store, model=BPR(factors=4, iterations=20).fit(store.matrix))
+    recs = p.recommend(None, k=3, session_items=["g0"])
+    assert recs.source.eq("popular").all() and recs.item_id.tolist() == p.recommend(None, k=3).item_id.tolist()
+    known = p.recommend("gardener0", k=3, session_items=["g5"])
+    assert known.source.eq("BPR").all()  # the fitted history still personalizes

@@ -107,7 +107,17 @@ class ALS(_Factorization):
             num_threads=self.num_threads)
         _fit_implicit(fitted, matrix)
         self._store(fitted, matrix)
+        self.implicit_ = fitted  # kept for fold-in: implicit's own least-squares user solve
         return self
+
+    def _history_scores(self, history) -> np.ndarray:
+        """New users folded in without refitting: each history row's factors solved by least squares
+        against the fitted item factors (implicit's recalculate_user), then scored."""
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            factors = self.implicit_.recalculate_user(np.arange(history.shape[0]), history)
+        return np.asarray(factors, dtype=np.float32) @ self.item_factors_.T
 
 
 class BPR(_Factorization):

@@ -82,16 +82,24 @@ class Personalizer:
                 row = int(self.interactions.user_rows([customer_id])[0])
                 history = self.interactions.matrix[row]
                 session = history_vector(self.interactions, session_items)
-                if session.nnz and hasattr(self.model, "score_history"):
-                    history = history + session
-                    scores = self.model.score_history(history)[0]
-                else:
+                scores = None
+                if session.nnz:
+                    try:
+                        scores = self.model.score_history(history + session)[0]
+                        history = history + session
+                    except RecommendModelError:  # cannot fold in: the customer's fitted history alone
+                        pass
+                if scores is None:
                     scores = self.model.scores([row])[0]
                 source = type(self.model).__name__
-            elif len(session_items) and hasattr(self.model, "score_history"):
+            elif len(session_items):
                 history = history_vector(self.interactions, session_items)
-                source = "session" if history.nnz else "popular"
-                scores = self.model.score_history(history)[0] if history.nnz else None
+                source, scores = "popular", None
+                if history.nnz:
+                    try:
+                        source, scores = "session", self.model.score_history(history)[0]
+                    except RecommendModelError:  # a model that cannot fold in (BPR): the popular list
+                        pass
             else:
                 source, scores = "popular", None
             bought = recently_bought(purchases, self.interactions.items, now, self.rules.repurchase_days)
