@@ -112,6 +112,9 @@ def test_demo_recommends_and_the_recommend_commands_respect_consent(tmp_path):
     evaluated = runner.invoke(app, ["recommend", "evaluate", "-w", str(ws), "--model", "popularity",
                                     "--model", "itemknn"], env={"COLUMNS": "200"})
     assert evaluated.exit_code == 0 and "Popularity" in evaluated.output and "ItemKNN" in evaluated.output
+    temporal = runner.invoke(app, ["recommend", "evaluate", "-w", str(ws), "--cutoff", "2024-10-01"],
+                             env={"COLUMNS": "200"})
+    assert temporal.exit_code == 0 and "temporal split at 2024-10-01" in temporal.output and "MAP@10" in temporal.output
 
     from storelift.workspace import Workspace
 

@@ -14,13 +14,14 @@ from .personalize import PERSONALIZED_COLUMNS, Personalizer, history_vector
 from .retrieval import FactorRetriever, InnerProductIndex
 from .rules import ItemCatalog, RecommendationRules, exposure_share
 from .sequential import SASRec, event_sequences, stage_sequences
+from .temporal import TemporalSplit, evaluate_temporal, temporal_split
 
 __all__ = [
     "EVENT_WEIGHTS", "PERSONALIZED_COLUMNS", "RECOMMENDATION_COLUMNS", "SIMILAR_ITEM_COLUMNS",
     "ALS", "BPR", "ContentKNN", "EASE", "Hybrid", "ItemKNN", "Popularity", "Recommender", "SASRec",
     "EvaluationStage", "FactorRetriever", "InnerProductIndex", "Interactions", "ItemCatalog", "LeaveOneOutSplit",
-    "Personalizer", "RecommendationRules", "ThompsonSlot",
+    "Personalizer", "RecommendationRules", "TemporalSplit", "ThompsonSlot",
     "RecommendDataError", "RecommendModelError",
-    "evaluate", "event_sequences", "exposure_share", "history_vector", "interaction_matrix", "leave_one_out",
-    "parse_sequences", "ranking_metrics", "simulate_regret", "stage_sequences", "target_ranks", "top_k", "weighted_interactions",
+    "evaluate", "evaluate_temporal", "event_sequences", "exposure_share", "history_vector", "interaction_matrix", "leave_one_out",
+    "parse_sequences", "ranking_metrics", "simulate_regret", "stage_sequences", "target_ranks", "temporal_split", "top_k", "weighted_interactions",
 ]
