@@ -63,16 +63,32 @@ def workspace_evidence(ws: Workspace, before=None) -> pd.DataFrame:
 
 
 def latest_consent(ws: Workspace, customer_id: str, purpose: str = "personalization") -> bool:
-    """Whether the customer's latest consent record for `purpose` grants it (no record: not granted)."""
+    """Whether the customer's consent in force for `purpose` grants it (no record: not granted)."""
+    return customer_id in set(consenting(ws, purpose, customer_id))
+
+
+def consenting(ws: Workspace, purpose: str = "personalization", customer_id: str | None = None) -> list[str]:
+    """Customers (or just `customer_id`) whose consent in force for `purpose` is a grant, by id."""
+    from .audit.coverage import latest_consents
+
     wh = ws.warehouse
     if "consents" not in wh.con.list_tables():
-        return False
+        return []
     t = wh.table("consents")
-    rows = t.filter((t.customer_id == customer_id) & (t.purpose == purpose)).execute()
-    if rows.empty:
-        return False
-    rows = rows.sort_values(["recorded_at", "granted"], ascending=[False, True], kind="stable")
-    return bool(rows["granted"].iat[0])
+    t = t.filter(t.purpose == purpose) if customer_id is None else \
+        t.filter((t.purpose == purpose) & (t.customer_id == customer_id))
+    now = latest_consents(t)
+    return sorted(now.filter(now.granted).customer_id.execute())
+
+
+def customer_purchases(ws: Workspace, customer_id: str) -> pd.DataFrame:
+    """item_id, purchased_at of one customer's order lines, read for that customer only."""
+    from .recommend.sources import purchase_evidence
+
+    wh = ws.warehouse
+    bought = purchase_evidence(wh.table("orders"), wh.table("order_lines"))
+    bought = bought.filter(bought.user_id == customer_id)
+    return bought.select("item_id", purchased_at=bought.occurred_at).execute()
 
 
 def run_fit(ws: Workspace, model: str = "ease", as_of=None, half_life: float | None = 90.0):
@@ -138,12 +154,10 @@ def recommend_for(ws: Workspace, customer: str, k: int = 10, session=None, repur
 
     version, saved = load_models(ws.models_dir, version, prefix=ARTIFACT_PREFIX)
     consent = latest_consent(ws, customer)
-    purchases = workspace_evidence(ws).query("user_id == @customer and event == 'purchase'") if consent else None
     personalizer = Personalizer(saved["model"], saved["interactions"], saved["catalog"],
                                 RecommendationRules(repurchase_days=repurchase_days))
-    recs = personalizer.recommend(
-        customer, k, consent=consent, session_items=session or [],
-        purchases=None if purchases is None else purchases.rename(columns={"occurred_at": "purchased_at"}))
+    recs = personalizer.recommend(customer, k, consent=consent, session_items=session or [],
+                                  purchases=customer_purchases(ws, customer) if consent else None)
     return recs, version, consent, saved["catalog"]
 
 
@@ -160,15 +174,6 @@ def print_recommendations(customer: str, recs: pd.DataFrame, version: str, conse
                   "showing the non-personalized list")
 
 
-def consenting_customers(ws: Workspace, limit: int) -> list[str]:
-    """Up to `limit` customers whose latest personalization consent is a grant, by id."""
-    t = ws.warehouse.table("consents")
-    rows = t.filter(t.purpose == "personalization").execute()
-    latest = rows.sort_values(["recorded_at", "granted"], ascending=[True, False], kind="stable") \
-        .groupby("customer_id").granted.last()
-    return sorted(latest[latest].index)[:limit]
-
-
 def run_report(ws: Workspace, evaluation: pd.DataFrame | None = None, samples: int = 3, exposure_customers: int = 300):
     """reports/recommendations.html from the newest saved model: evaluation, sample lists, exposure by category."""
     from .artifacts import load_models
@@ -182,7 +187,7 @@ def run_report(ws: Workspace, evaluation: pd.DataFrame | None = None, samples: i
     catalog = saved["catalog"]
     lists, shown = {}, []
     with console.status("recommending for sample customers"):
-        for i, customer in enumerate(consenting_customers(ws, exposure_customers)):
+        for i, customer in enumerate(consenting(ws)[:exposure_customers]):
             recs = personalizer.recommend(customer, 10)
             recs["item_row"] = catalog.items.get_indexer(recs["item_id"])
             shown.append(recs)
@@ -199,7 +204,7 @@ def demo_recommendations(ws: Workspace) -> tuple[Path, Path]:
     evaluation = run_evaluate(ws)
     print_evaluation(evaluation, "test")
     folder = run_fit(ws, "ease")
-    for customer in consenting_customers(ws, 1):
+    for customer in consenting(ws)[:1]:
         print_recommendations(customer, *recommend_for(ws, customer, 5))
     return folder, run_report(ws, evaluation)
 

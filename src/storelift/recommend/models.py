@@ -23,6 +23,17 @@ class RecommendModelError(StoreliftError, ValueError):
     """A recommender was given bad parameters, used before `fit`, or asked for unknown rows."""
 
 
+def optional_module(name: str, purpose: str):
+    """Import a dependency of the recommend extra, or raise naming what needs it and how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError as error:  # pragma: no cover - depends on the install
+        raise RecommendModelError(
+            f"{purpose} needs {name}; install the recommend extra: pip install 'storelift[recommend]'") from error
+
+
 def _as_csr(matrix) -> sp.csr_matrix:
     if not sp.issparse(matrix):
         raise RecommendModelError(

@@ -14,19 +14,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .models import RECOMMENDATION_COLUMNS, RecommendModelError, ranked_frame, top_k
+from .models import RECOMMENDATION_COLUMNS, RecommendModelError, optional_module, ranked_frame, top_k
 
 KINDS = ("exact", "hnsw")
 _EXACT_BLOCK = 128  # queries scored per dense block: 128 x 100k items x 4 bytes = 51 MB
 
 
 def _faiss():
-    try:
-        import faiss
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise RecommendModelError(
-            "retrieval needs faiss; install the recommend extra: pip install 'storelift[recommend]'") from error
-    return faiss
+    return optional_module("faiss", "retrieval")
 
 
 def _positive_int(value, name: str, example: int, minimum: int = 1) -> int:

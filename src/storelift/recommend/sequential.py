@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from .evaluate import LeaveOneOutSplit
 from .interactions import RecommendDataError
-from .models import Recommender, RecommendModelError
+from .models import Recommender, RecommendModelError, optional_module
 
 LOSSES = ("ce", "sampled")
 PAD = 0  # token 0 pads; item row r is token r + 1
@@ -88,12 +88,7 @@ def sequence_matrix(sequences, n_items: int) -> sp.csr_matrix:
 
 
 def _torch():
-    try:
-        import torch
-    except ImportError as error:  # pragma: no cover - depends on the install
-        raise RecommendModelError(
-            "SASRec needs PyTorch; install the recommend extra: pip install 'storelift[recommend]'") from error
-    return torch
+    return optional_module("torch", "SASRec")
 
 
 def _network(torch, n_items: int, max_len: int, hidden: int, blocks: int, heads: int, dropout: float):
