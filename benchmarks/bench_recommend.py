@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from storelift.recommend import (
-    ALS, BPR, EASE, ItemKNN, Popularity, evaluate, leave_one_out, parse_sequences, ranking_metrics,
+    ALS, BPR, EASE, ContentKNN, Hybrid, ItemKNN, Popularity, evaluate, leave_one_out, parse_sequences,
+    ranking_metrics,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -51,9 +52,28 @@ GRIDS = {
                     for decay in ({}, {"position_decay": 0.8}, {"position_decay": 0.6})]),
     "ALS": (ALS, [{"factors": f, "regularization": r, "alpha": a, "num_threads": 2}
                   for f in (64, 256) for r in (1.0, 10.0) for a in (1.0, 10.0)]),
-    "BPR": (BPR, [{"factors": 128, "learning_rate": lr, "iterations": it, "regularization": 0.01, "num_threads": 1}
-                  for lr in (0.05, 0.1) for it in (100, 300)]),
+    "BPR": (BPR, [{"factors": f, "learning_rate": lr, "iterations": it, "regularization": 0.01, "num_threads": 1}
+                  for f, lr, it in ((128, 0.05, 100), (128, 0.1, 100), (128, 0.05, 300), (128, 0.1, 300),
+                                    (256, 0.05, 300), (512, 0.05, 300))]),
+    # product text only: the items' own words (or MiniLM meaning); no interactions between items are used
+    "ContentKNN": ("texts", [{"encoder": e, "neighbors": n, **decay} for e in ("tfidf", "minilm")
+                             for n in (50, 200) for decay in ({}, {"position_decay": 0.6})]),
+    # EASE blended with text similarity (the cold-start fallback for new products), per-customer scaled
+    "Hybrid": ("texts", [{"lambda_": 125.0, "content_weight": w, "encoder": e, "position_decay": 0.6}
+                         for w in (0.1, 0.3) for e in ("tfidf", "minilm")]),
 }
+TEXT_FAMILIES = {"ContentKNN", "Hybrid"}
+
+
+def build_model(family: str, params: dict, texts: list[str] | None):
+    """The family's model with `params` (position_decay is the protocol's, not the model's)."""
+    model_params = {k: v for k, v in params.items() if k != "position_decay"}
+    if family == "ContentKNN":
+        return ContentKNN(texts, **model_params)
+    if family == "Hybrid":
+        return Hybrid([(EASE(lambda_=model_params["lambda_"]), 1.0),
+                       (ContentKNN(texts, encoder=model_params["encoder"]), model_params["content_weight"])])
+    return GRIDS[family][0](**model_params)
 
 
 # --- data: each source -> one row per interaction (user_id, item_id, position in the user's time order)
@@ -109,6 +129,40 @@ def _read_sequences(path: Path) -> pd.DataFrame:
     with path.open() as lines:
         return sequence_events(lines)
 
+
+def movielens_texts(items: pd.Index) -> list[str]:
+    """Title and genres of each MovieLens film (u.item, pipe-separated, Latin-1)."""
+    folder = DATA / "movielens_100k"
+    genres = [line.split("|")[0] for line in (folder / "u.genre").read_text().splitlines() if line.strip()]
+    films = pd.read_csv(folder / "u.item", sep="|", header=None, encoding="latin-1")
+    flags = films.iloc[:, 5:5 + len(genres)].to_numpy().astype(bool)
+    text = [f"{title} {' '.join(g for g, on in zip(genres, row) if on)}"
+            for title, row in zip(films[1].astype(str), flags)]
+    return pd.Series(text, index=films[0]).reindex(items).fillna("").tolist()
+
+
+def online_retail_texts(items: pd.Index) -> list[str]:
+    """Each StockCode's most frequent Description."""
+    lines = pd.read_parquet(DATA / "online_retail" / "online_retail.parquet", columns=["StockCode", "Description"])
+    lines = lines.dropna().astype(str)
+    top = lines.groupby(["StockCode", "Description"]).size().reset_index(name="n")
+    top = top.sort_values(["StockCode", "n"], ascending=[True, False]).drop_duplicates("StockCode")
+    return top.set_index("StockCode")["Description"].reindex(items.astype(str)).fillna("").tolist()
+
+
+def diginetica_texts(items: pd.Index) -> list[str]:
+    """The item's category as a token ('category1096'): the only product attribute in the files."""
+    categories = pd.read_csv(DATA / "diginetica" / "product-categories.csv", sep=";")
+    named = "category" + categories.set_index("itemId")["categoryId"].astype(str)
+    return named.reindex(items).fillna("").tolist()
+
+
+# name -> (item ids -> one text per item, encoders that make sense for it); Beauty and Toys carry no text
+ITEM_TEXTS = {
+    "movielens": (movielens_texts, ("tfidf", "minilm")),
+    "online_retail": (online_retail_texts, ("tfidf", "minilm")),
+    "diginetica": (diginetica_texts, ("tfidf",)),  # category ids: no words for MiniLM to read
+}
 
 DATASETS = {  # name -> (file, reader into events)
     "beauty": (DATA / "amazon_beauty" / "Beauty.txt", _read_sequences),
@@ -174,26 +228,25 @@ def implicit_defaults_row(split, stage: str) -> dict:
     return {"model": DEFAULTS_ROW, "stage": stage, "fit_s": fit_s, **ranking_metrics(ranks, KS).iloc[0].to_dict()}
 
 
-def fit_and_rank(family: str, params: dict, split, stage: str) -> dict:
-    model_params = {k: v for k, v in params.items() if k != "position_decay"}
-    return evaluate(GRIDS[family][0](**model_params), split, stage, ks=KS,
+def fit_and_rank(family: str, params: dict, split, stage: str, texts=None) -> dict:
+    return evaluate(build_model(family, params, texts), split, stage, ks=KS,
                     position_decay=params.get("position_decay")).iloc[0].to_dict()
 
 
 # --- test fits, each in a fresh process --------------------------------------------------------------
 
-def _test_in_child(family: str, params: dict, split) -> dict:
+def _test_in_child(family: str, params: dict, split, texts) -> dict:
     before_fit_mb = peak_rss_mb()
     if family == DEFAULTS_ROW:
         row = implicit_defaults_row(split, "test")
     else:
-        row = fit_and_rank(family, params, split, "test")
+        row = fit_and_rank(family, params, split, "test", texts)
     return {**row, "rss_before_fit_mb": round(before_fit_mb), "peak_rss_mb": round(peak_rss_mb())}
 
 
-def test_in_fresh_process(family: str, params: dict, split) -> dict:
+def test_in_fresh_process(family: str, params: dict, split, texts=None) -> dict:
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(_test_in_child, family, params, split).result()
+        return pool.submit(_test_in_child, family, params, split, texts).result()
 
 
 def run_dataset(name: str, only=None) -> dict:
@@ -204,19 +257,26 @@ def run_dataset(name: str, only=None) -> dict:
     print(f"\n## {name}: {split.train.shape[0]} users, {split.train.shape[1]} items, {len(events)} interactions",
           flush=True)
     families = []
-    for family, (cls, grid) in GRIDS.items():
+    texts_of, encoders = ITEM_TEXTS.get(name, (None, ()))
+    texts = texts_of(split.items) if texts_of else None
+    for family, (_, grid) in GRIDS.items():
         if only and family not in only:
             continue
+        if family in TEXT_FAMILIES:
+            if texts is None:
+                print(f"  {family}: skipped, the {name} file carries no item text", flush=True)
+                continue
+            grid = [params for params in grid if params["encoder"] in encoders]
         validation = []
         for params in grid:
-            row = fit_and_rank(family, params, split, "validation")
+            row = fit_and_rank(family, params, split, "validation", texts)
             validation.append({"params": params, **row})
             print(f"  validation {family} {params}: {SELECT_ON} {row[SELECT_ON]:.4f} (fit {row['fit_s']:.1f} s)",
                   flush=True)
         best = max(validation, key=lambda r: r[SELECT_ON])
         families.append({"model": family, "params": best["params"], "validation": validation,
                          "validation_" + SELECT_ON: best[SELECT_ON],
-                         "test": test_in_fresh_process(family, best["params"], split)})
+                         "test": test_in_fresh_process(family, best["params"], split, texts)})
     floor_validation = implicit_defaults_row(split, "validation")
     print(f"  validation {DEFAULTS_ROW}: {SELECT_ON} {floor_validation[SELECT_ON]:.4f}", flush=True)
     families.append({"model": DEFAULTS_ROW, "params": {}, "validation": [floor_validation],
@@ -234,7 +294,8 @@ def markdown(result: dict) -> str:
               "peak RSS MB (test fit process)", "of which before fit"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for fam in result["models"]:
-        params = ", ".join(f"{k}={v:g}" for k, v in fam["params"].items() if k != "num_threads") or "-"
+        params = ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}"
+                           for k, v in fam["params"].items() if k != "num_threads") or "-"
         test = fam["test"]
         label = fam["model"] if fam["model"] == DEFAULTS_ROW else f"storelift {fam['model']}"
         lines.append("| " + " | ".join([
@@ -257,26 +318,47 @@ def floor_line(result: dict) -> str:
         (f"below it: {', '.join(below)}" if below else "every storelift family at or above it")
 
 
+def merged(previous: dict | None, result: dict) -> dict:
+    """`result` with the families it did not run taken from the previous run of the same dataset, in
+    GRIDS order (the floor row is always this run's)."""
+    if previous is None:
+        return result
+    ran = {f["model"] for f in result["models"]}
+    kept = [f for f in previous["models"] if f["model"] not in ran]
+    order = {name: i for i, name in enumerate([*GRIDS, DEFAULTS_ROW])}
+    models = sorted(kept + result["models"], key=lambda f: order.get(f["model"], len(order)))
+    return {**result, "models": models}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", action="append", choices=sorted(DATASETS),
                         help="dataset to run (repeatable; default beauty)")
     parser.add_argument("--family", action="append", choices=sorted(GRIDS),
-                        help="model family to run (repeatable; default all); the floor row always runs")
+                        help="model family to run (repeatable; default all); the floor row always runs, and "
+                             "the other families' rows are kept from benchmarks/out/recommend.json")
     args = parser.parse_args()
+    out = HERE / "out" / "recommend.json"
+    before = json.loads(out.read_text()) if (args.family and out.exists()) else {"datasets": []}
+    previous = {d["dataset"]: d for d in before["datasets"]}
     started = time.perf_counter()
-    results = [run_dataset(name, args.family) for name in (args.dataset or ["beauty"])]
+    results = []
+    for name in args.dataset or ["beauty"]:
+        result = run_dataset(name, args.family)
+        for family in result["models"]:
+            family["measured"] = time.strftime("%Y-%m-%d")
+        results.append(merged(previous.get(name) if args.family else None, result))
     for result in results:
         print(f"\n### {result['dataset']} (test item, full ranking, {result['evaluated_users']} users; "
               f"{result['wall_s']:.0f} s)\n")
         print(markdown(result))
         print(f"\n{floor_line(result)}")
     wall_s = round(time.perf_counter() - started, 1)
-    out = HERE / "out" / "recommend.json"
+    previous.update({r["dataset"]: r for r in results})
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"protocol": "leave-one-out, full ranking, history excluded, "
                                            f"selection on validation {SELECT_ON}",
-                               "wall_s": wall_s, "datasets": results},
+                               "wall_s": wall_s, "datasets": list(previous.values())},
                               indent=2, default=float))
     print(f"\nwall time {wall_s:.0f} s; wrote {out}")
 

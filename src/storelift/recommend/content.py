@@ -1,6 +1,6 @@
 """Content-based and hybrid recommenders: what to show for products nobody has bought yet.
 
-`ContentKNN` links items by the words of their title, category and description (TF-IDF cosine), so a
+`ContentKNN` links items by their title, category and description (TF-IDF or MiniLM cosine), so a
 new product is recommended to customers who liked similar ones from its first day. `Hybrid` blends
 a collaborative model with it: each model's scores are scaled to [0, 1] per customer and summed with
 weights, so an item with no interactions still gets the content part of its score.
@@ -13,24 +13,27 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from .models import ItemKNN, Recommender, RecommendModelError, _as_csr, _keep_top_per_row
+from .embeddings import TEXT_ENCODERS, cosine_neighbors, text_vectors
+from .models import ItemKNN, Recommender, RecommendModelError, _as_csr
 
 
 class ContentKNN(ItemKNN):
-    """Item-to-item similarity from product text: TF-IDF (words and word pairs) cosine, top neighbours.
+    """Item-to-item similarity from product text: cosine of TF-IDF (words and word pairs) or of MiniLM
+    sentence embeddings, top neighbours per item.
 
     texts: one string per item column of the matrix it will be fitted on (e.g. title + category +
     description from the products table); empty strings are allowed (such items link to nothing).
+    encoder: 'tfidf' (exact words, no model to load) or 'minilm' (meaning; needs the recommend extra).
     """
 
-    def __init__(self, texts: Sequence[str], neighbors: int = 50, min_similarity: float = 0.05):
+    def __init__(self, texts: Sequence[str], neighbors: int = 50, min_similarity: float = 0.05,
+                 encoder: str = "tfidf"):
         super().__init__(neighbors=neighbors, shrink=0.0)
         self.texts = texts
         self.min_similarity = min_similarity
+        self.encoder = encoder
 
     def fit(self, matrix) -> "ContentKNN":
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
         self.matrix_ = _as_csr(matrix)
         texts = ["" if t is None else str(t) for t in self.texts]
         if len(texts) != self.matrix_.shape[1]:
@@ -39,14 +42,12 @@ class ContentKNN(ItemKNN):
                 "give one text per item column, in the item map's order")
         if not isinstance(self.neighbors, (int, np.integer)) or self.neighbors < 1:
             raise RecommendModelError(f"neighbors is {self.neighbors!r}; pass a positive integer (e.g. 50)")
+        if self.encoder not in TEXT_ENCODERS:
+            raise RecommendModelError(f"encoder is {self.encoder!r}; pass one of {', '.join(TEXT_ENCODERS)}")
         if not any(t.strip() for t in texts):
             raise RecommendModelError("every item text is empty; fill titles or descriptions in the products table")
-        vectors = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1).fit_transform(texts)
-        similarity = (vectors @ vectors.T).tocsr().astype(np.float32)
-        similarity.setdiag(0.0)
-        similarity.data[similarity.data < self.min_similarity] = 0.0
-        similarity.eliminate_zeros()
-        self.similarity_ = _keep_top_per_row(similarity, self.neighbors).T.tocsr()
+        similarity = cosine_neighbors(text_vectors(texts, self.encoder), self.neighbors, self.min_similarity)
+        self.similarity_ = similarity.T.tocsr()
         self.n_items_ = self.matrix_.shape[1]
         return self
 
