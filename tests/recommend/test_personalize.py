@@ -146,3 +146,58 @@ def test_a_model_that_cannot_fold_in_leaves_a_new_visitor_on_the_popular_list(st
     assert recs.source.eq("popular").all() and recs.item_id.tolist() == p.recommend(None, k=3).item_id.tolist()
     known = p.recommend("gardener0", k=3, session_items=["g5"])
     assert known.source.eq("BPR").all()  # the fitted history still personalizes
+
+
+def _full_sort(values, allowed, positive_only):
+    eligible = allowed & np.isfinite(values) & ((values > 0) if positive_only else True)
+    columns = np.flatnonzero(eligible)
+    return columns[np.lexsort((columns, -values[columns]))]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_partial_selection_orders_exactly_as_a_full_sort_with_ties_and_caps(seed):
+    from storelift.recommend.personalize import best_first, capped_top
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    values = rng.integers(-3, 6, n).astype(np.float32)  # few distinct values: many ties at every cut
+    values[rng.random(n) < 0.05] = -np.inf
+    allowed = rng.random(n) < 0.8
+    size = int(rng.integers(1, 50))
+    for positive_only in (True, False):
+        full = _full_sort(values, allowed, positive_only)
+        order, complete = best_first(values, allowed, size, positive_only)
+        assert complete == (full.size <= size)
+        assert order.tolist() == full[:order.size].tolist() and order.size >= min(size, full.size)
+    vendors = np.array([f"v{v}" for v in rng.integers(0, 3, n)], dtype=object)
+    empty = np.full(n, None, dtype=object)
+    catalog = ItemCatalog(pd.Index(range(n)), empty, empty, empty, vendors, np.ones(n, bool))
+    rules = RecommendationRules(max_per_vendor=2)
+    from storelift.recommend.rules import apply_caps
+
+    k = int(rng.integers(1, 10))
+    expected = apply_caps(_full_sort(values, allowed, True), catalog, rules, k)
+    assert capped_top(values, allowed, k, catalog, rules, positive_only=True).tolist() == expected.tolist()
+
+
+def test_records_and_frame_agree(store):
+    chosen = personalizer(store)
+    frame = chosen.recommend("gardener0", k=4)
+    assert len(frame) == 4
+    assert frame.to_dict("records") == chosen.recommend_records("gardener0", k=4)
+
+
+@pytest.mark.parametrize("kind", ["exact", "hnsw"])
+def test_an_index_over_factor_models_gives_the_same_lists_as_scoring_every_item(store, kind):
+    pytest.importorskip("implicit", reason="ALS comes with the recommend extra")
+    pytest.importorskip("faiss", reason="the index comes with the recommend extra")
+    from storelift.recommend import ALS, InnerProductIndex
+
+    als = ALS(factors=8, iterations=5, num_threads=1).fit(store.matrix)
+    index = InnerProductIndex(kind).fit(als.item_factors_)
+    plain = personalizer(store, model=als, stock={"k0": 0})
+    indexed = Personalizer(als, store, plain.catalog, index=index)
+    for customer in ("gardener0", "cook3", "nobody"):
+        assert indexed.recommend_records(customer, k=5) == plain.recommend_records(customer, k=5)
+    with pytest.raises(RecommendModelError, match="index needs a factor model"):
+        Personalizer(ItemKNN().fit(store.matrix), store, plain.catalog, index=index)

@@ -71,10 +71,18 @@ class _Factorization(Recommender):
 
     def _item_similarities(self, item_rows: np.ndarray) -> np.ndarray:
         """Cosine of item factor vectors (an item with all-zero factors is similar to nothing)."""
-        norms = np.linalg.norm(self.item_factors_, axis=1)
+        return self._unit_factors(np.asarray(item_rows)) @ self._unit_factors(slice(None)).T
+
+    def _item_links(self, item_rows: np.ndarray, other_rows: np.ndarray) -> np.ndarray:
+        """Cosine of a few items' factors with a few others' only (an explanation reads a history, not
+        the catalog)."""
+        return self._unit_factors(np.asarray(item_rows)) @ self._unit_factors(np.asarray(other_rows)).T
+
+    def _unit_factors(self, rows) -> np.ndarray:
+        factors = self.item_factors_[rows]
+        norms = np.linalg.norm(factors, axis=1)
         norms[norms == 0] = np.inf
-        unit = self.item_factors_ / norms[:, None]
-        return unit[item_rows] @ unit.T
+        return factors / norms[:, None]
 
 
 class ALS(_Factorization):

@@ -69,6 +69,12 @@ class Recommender:
     def _history_scores(self, history: sp.csr_matrix) -> np.ndarray:
         raise RecommendModelError(f"{type(self).__name__} cannot fold in a new history; refit it instead")
 
+    def _item_links(self, item_rows: np.ndarray, other_rows: np.ndarray) -> np.ndarray:
+        """How strongly each of `item_rows` links to each of `other_rows` (len(item_rows) x
+        len(other_rows)); models that link items define `_item_similarities`, and a model may answer
+        this faster for a few rows, as factor models do."""
+        return self._item_similarities(np.asarray(item_rows))[:, np.asarray(other_rows)]
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "n_items_"):
             raise RecommendModelError(f"{type(self).__name__} is not fitted; call .fit(matrix) first")

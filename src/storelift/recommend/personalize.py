@@ -40,11 +40,14 @@ class Personalizer:
 
     model: a fitted Recommender whose rows and columns are those of `interactions`; it must offer
     `score_history` to fold in new visitors (Popularity, ItemKNN, EASE do). popular: the
-    non-personalized fallback, fitted on the same matrix when not given.
+    non-personalized fallback, fitted on the same matrix when not given. index: an
+    `InnerProductIndex` over a factor model's item factors; known customers' candidates then come
+    from it (approximate, a few hundred items) instead of scoring the whole catalog.
     """
 
     def __init__(self, model: Recommender, interactions: Interactions, catalog: ItemCatalog,
-                 rules: RecommendationRules | None = None, popular: Popularity | None = None):
+                 rules: RecommendationRules | None = None, popular: Popularity | None = None,
+                 index=None):
         if not hasattr(model, "n_items_"):
             raise RecommendModelError(f"{type(model).__name__} is not fitted; fit it on interactions.matrix first")
         if model.n_items_ != interactions.n_items or len(catalog.items) != interactions.n_items:
@@ -56,6 +59,14 @@ class Personalizer:
         self.catalog = catalog
         self.rules = rules or RecommendationRules()
         self.popular = popular or Popularity().fit(interactions.matrix)
+        if index is not None and (not hasattr(model, "user_factors_") or index.n_items_ != interactions.n_items):
+            raise RecommendModelError(
+                "index needs a factor model (ALS, BPR) and one vector per item of the interactions; build it "
+                "with InnerProductIndex().fit(model.item_factors_)")
+        self.index = index
+        self._item_ids = np.asarray(interactions.items, dtype=object)  # indexing an Index per call is slow
+        self._sellable = catalog.in_stock.copy() if self.rules.exclude_out_of_stock else \
+            np.ones(interactions.n_items, dtype=bool)
 
     def recommend(self, customer_id=None, k: int = 10, *, consent: bool = True, session_items=(),
                   purchases: pd.DataFrame | None = None, now=None) -> pd.DataFrame:
@@ -68,29 +79,37 @@ class Personalizer:
         before `now`). Columns: rank, item_id, score, source (model class name, "session", or
         "popular"), personalized (bool), reason.
         """
+        records = self.recommend_records(customer_id, k, consent=consent, session_items=session_items,
+                                         purchases=purchases, now=now)
+        return pd.DataFrame.from_records(records, columns=list(PERSONALIZED_COLUMNS))
+
+    def recommend_records(self, customer_id=None, k: int = 10, *, consent: bool = True, session_items=(),
+                          purchases: pd.DataFrame | None = None, now=None) -> list[dict]:
+        """`recommend` as a list of plain dicts (one per item, the same keys as its columns): the
+        serving path, which skips building a DataFrame."""
         if not isinstance(k, (int, np.integer)) or k < 1:
             raise RecommendModelError(f"k is {k!r}; pass a positive integer number of items")
         session_items = check_session_items(session_items)
-        now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else now
-        excluded = np.flatnonzero(~self.catalog.in_stock) if self.rules.exclude_out_of_stock else np.empty(0, np.int64)
+        allowed = self._sellable.copy()
         history = None
         if not consent:
             source, scores = "popular", None
         else:
             known = customer_id is not None and customer_id in self.interactions.users
             if known:
-                row = int(self.interactions.user_rows([customer_id])[0])
+                row = int(self.interactions.users.get_loc(customer_id))
                 history = self.interactions.matrix[row]
-                session = history_vector(self.interactions, session_items)
+                session = history_vector(self.interactions, session_items) if session_items else None
                 scores = None
-                if session.nnz:
+                if session is not None and session.nnz:
                     try:
                         scores = self.model.score_history(history + session)[0]
                         history = history + session
                     except RecommendModelError:  # cannot fold in: the customer's fitted history alone
                         pass
                 if scores is None:
-                    scores = self.model.scores([row])[0]
+                    scores = self._retrieved(row, history, k) if self.index is not None else \
+                        self.model.scores([row])[0]
                 source = type(self.model).__name__
             elif len(session_items):
                 history = history_vector(self.interactions, session_items)
@@ -102,60 +121,97 @@ class Personalizer:
                         pass
             else:
                 source, scores = "popular", None
-            bought = recently_bought(purchases, self.interactions.items, now, self.rules.repurchase_days)
-            seen = history.indices if (history is not None and self.rules.exclude_seen) else np.empty(0, np.int64)
-            excluded = np.union1d(excluded, np.union1d(bought, seen))
-        return self._ranked(scores, source, excluded, history, k)
+            if purchases is not None and len(purchases):
+                now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else now
+                allowed[recently_bought(purchases, self.interactions.items, now, self.rules.repurchase_days)] = False
+            if history is not None and self.rules.exclude_seen:
+                allowed[history.indices] = False
+        return self._ranked(scores, source, allowed, history, k)
 
-    def _ranked(self, scores, source: str, excluded: np.ndarray, history, k: int) -> pd.DataFrame:
-        popular = self.popular.item_scores_.astype(np.float64)
-        allowed = np.ones(self.interactions.n_items, dtype=bool)
-        allowed[excluded.astype(np.int64)] = False
-        chosen: list[int] = []
+    def _retrieved(self, row: int, history: sp.csr_matrix, k: int) -> np.ndarray:
+        """Scores of the index's best candidates for a known customer (others -inf): enough for k after
+        the rules in all but unusual lists; when the rules leave fewer, the popular list fills in."""
+        fetch = 8 * k + 64
+        seen = np.sort(history.indices).astype(np.int64) if self.rules.exclude_seen else np.empty(0, np.int64)
+        rows, values = self.index.search(self.model.user_factors_[row], fetch, exclude=[seen])
+        scores = np.full(self.interactions.n_items, -np.inf, dtype=np.float32)
+        found = rows[0] >= 0
+        scores[rows[0][found]] = values[0][found]
+        return scores
+
+    def _ranked(self, scores, source: str, allowed: np.ndarray, history, k: int) -> list[dict]:
+        popular = self.popular.item_scores_
+        chosen = np.empty(0, dtype=np.int64)
         sources: list[str] = []
         values: list[float] = []
         if scores is not None:
-            scores = np.asarray(scores, dtype=np.float64)
-            candidates = np.flatnonzero(allowed & np.isfinite(scores) & (scores > 0))
-            order = candidates[np.lexsort((candidates, -scores[candidates]))]
-            for column in apply_caps(order, self.catalog, self.rules, k):
-                chosen.append(int(column)), sources.append(source), values.append(float(scores[column]))
+            scores = np.asarray(scores)
+            chosen = capped_top(scores, allowed, k, self.catalog, self.rules, positive_only=True)
+            sources += [source] * len(chosen)
+            values += scores[chosen].astype(np.float64).tolist()
         if len(chosen) < k:  # back-fill from the popular list, under the same rules and caps
-            allowed[np.asarray(chosen, dtype=np.int64)] = False
-            candidates = np.flatnonzero(allowed)
-            order = np.concatenate([np.asarray(chosen, dtype=np.int64),
-                                    candidates[np.lexsort((candidates, -popular[candidates]))]])
-            for column in apply_caps(order, self.catalog, self.rules, k)[len(chosen):]:
-                chosen.append(int(column)), sources.append("popular"), values.append(float(popular[column]))
-        reasons = [self._reason(column, src, history) for column, src in zip(chosen, sources)]
-        return pd.DataFrame({
-            "rank": np.arange(1, len(chosen) + 1),
-            "item_id": self.interactions.items[np.asarray(chosen, dtype=np.int64)],
-            "score": values,
-            "source": sources,
-            "personalized": [src != "popular" for src in sources],
-            "reason": reasons,
-        }, columns=list(PERSONALIZED_COLUMNS))
+            allowed[chosen] = False
+            filled = capped_top(popular, allowed, k, self.catalog, self.rules, positive_only=False, before=chosen)
+            sources += ["popular"] * len(filled)
+            values += popular[filled].astype(np.float64).tolist()
+            chosen = np.concatenate([chosen, filled])
+        reasons = self._reasons(chosen, sources, history)
+        return [{"rank": rank, "item_id": item_id, "score": value, "source": src, "personalized": src != "popular",
+                 "reason": reason}
+                for rank, (item_id, value, src, reason) in
+                enumerate(zip(self._item_ids[chosen].tolist(), values, sources, reasons), 1)]
 
-    def _reason(self, column: int, source: str, history) -> str:
-        if source == "popular" or history is None or history.nnz == 0:
-            category = self.catalog.category[column]
-            return f"popular in {category.split(' > ')[-1]}" if category else "popular with shoppers now"
-        because = self._strongest_history_item(column, history)
-        if because is None:
-            return "matches your recent activity" if source == "session" else "matches your purchase history"
-        return f"because you showed interest in {self.catalog.label(because)}"
+    def _reasons(self, chosen: np.ndarray, sources: list[str], history) -> list[str]:
+        """A reason per chosen item: the history item that pushed it up most, or why it is popular."""
+        personal = [i for i, src in enumerate(sources) if src != "popular"]
+        because = {}
+        if personal and history is not None and history.nnz and hasattr(self.model, "_item_similarities"):
+            links = np.asarray(self.model._item_links(chosen[personal], history.indices), dtype=np.float64)
+            strength = links * history.data.astype(np.float64)[None, :]
+            strength[~np.isfinite(strength)] = -np.inf
+            best = strength.argmax(axis=1)
+            for i, row, top in zip(personal, best, strength[np.arange(len(personal)), best]):
+                because[i] = int(history.indices[row]) if top > 0 else None
+        reasons = []
+        for i, (column, src) in enumerate(zip(chosen, sources)):
+            if src == "popular" or history is None or history.nnz == 0:
+                category = self.catalog.category[column]
+                reasons.append(f"popular in {category.split(' > ')[-1]}" if category else "popular with shoppers now")
+            elif because.get(i) is None:
+                reasons.append("matches your recent activity" if src == "session" else "matches your purchase history")
+            else:
+                reasons.append(f"because you showed interest in {self.catalog.label(because[i])}")
+        return reasons
 
-    def _strongest_history_item(self, column: int, history: sp.csr_matrix) -> int | None:
-        """The history item that pushes `column` up most: its weight x its item-item link to `column`."""
-        similarities = getattr(self.model, "_item_similarities", None)
-        if similarities is None:
-            return None
-        links = np.asarray(similarities(np.array([column]))[0], dtype=np.float64)
-        strength = history.data.astype(np.float64) * links[history.indices]
-        strength[~np.isfinite(strength)] = -np.inf
-        best = int(np.argmax(strength))
-        return int(history.indices[best]) if strength[best] > 0 else None
+
+def best_first(values: np.ndarray, allowed: np.ndarray, size: int, positive_only: bool) -> tuple[np.ndarray, bool]:
+    """At least `size` (when there are) allowed columns with the highest finite values, best first,
+    ties to the lower column; and whether that is every eligible column. Partial selection first, so
+    a 100k-item catalog costs a partition, not a sort."""
+    eligible = allowed & np.isfinite(values)
+    if positive_only:
+        eligible &= values > 0
+    candidates = np.flatnonzero(eligible)
+    complete = candidates.size <= size
+    if not complete:
+        picked = values[candidates]
+        cut = np.partition(picked, candidates.size - size)[candidates.size - size]
+        candidates = candidates[picked >= cut]  # ties at the cut stay, so the order below is exact
+    return candidates[np.lexsort((candidates, -values[candidates]))], complete
+
+
+def capped_top(values: np.ndarray, allowed: np.ndarray, k: int, catalog: ItemCatalog, rules: RecommendationRules,
+               *, positive_only: bool, before: np.ndarray | None = None) -> np.ndarray:
+    """The best allowed columns by `values` that the diversity caps let through after `before` (items
+    already in the list, which count toward the caps), up to k - len(before)."""
+    before = np.empty(0, dtype=np.int64) if before is None else before
+    size = 4 * k + 16
+    while True:
+        order, complete = best_first(values, allowed, size, positive_only)
+        kept = apply_caps(np.concatenate([before, order]), catalog, rules, k)[len(before):]
+        if complete or len(before) + len(kept) == k:
+            return kept.astype(np.int64)
+        size *= 4  # the caps rejected too many: look further down the list
 
 
 def check_session_items(session_items) -> list:
