@@ -10,6 +10,12 @@ from pathlib import Path
 from .errors import StoreliftError
 
 
+# beside the customer models: their scores, which the HTTP service reads without opening the warehouse
+CUSTOMER_SCORES_SNAPSHOT = "customer_scores.parquet"
+# beside a factor model: its ANN index over item factors (faiss), built at fit time, loaded by the service
+ITEM_INDEX_FILE = "item_index.faiss"
+
+
 class ArtifactError(StoreliftError):
     """A model artifact folder is missing or incomplete."""
 

@@ -39,7 +39,7 @@ def resolve_as_of(orders, as_of: str | None) -> pd.Timestamp:
 
 def run_scoring(ws: Workspace, as_of: str | None = None, **kw):
     """Score every customer, write customer_scores, save the models and the HTML report."""
-    from .artifacts import save_models
+    from .artifacts import CUSTOMER_SCORES_SNAPSHOT, save_models
     from .customers.scoring import score_customers
     from .reports.customers_report import write_customer_report
 
@@ -54,6 +54,8 @@ def run_scoring(ws: Workspace, as_of: str | None = None, **kw):
         folder = save_models(ws.models_dir, result.model_version, result.models(),
                              meta={"as_of": str(result.as_of), "customers": len(result.scores), "notes": result.notes,
                                    "seconds": result.seconds})
+        # the snapshot the HTTP service reads (GET /v1/customers/{id}) without opening the warehouse
+        result.scores.to_parquet(folder / CUSTOMER_SCORES_SNAPSHOT, index=False)
         path = write_customer_report(result, ws.reports_dir / "customers.html", store_name=ws.config.name)
     return result, folder, path
 

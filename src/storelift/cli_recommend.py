@@ -18,6 +18,7 @@ app = typer.Typer(help="Recommendations: fit models on purchases and product eve
 
 MODELS = ("ease", "itemknn", "popularity", "als", "hybrid")
 ARTIFACT_PREFIX = "recommend-"
+INDEX_MIN_ITEMS = 10_000  # below this, scoring every item is as fast as an approximate index
 
 
 def make_model(name: str, n_items: int, texts=None):
@@ -113,6 +114,12 @@ def run_fit(ws: Workspace, model: str = "ease", as_of=None, half_life: float | N
     folder = save_models(ws.models_dir, version, {"model": chosen, "interactions": interactions, "catalog": catalog},
                          meta={"as_of": str(now), "users": interactions.n_users, "items": interactions.n_items,
                                "interactions": int(interactions.matrix.nnz), "half_life_days": half_life})
+    if hasattr(chosen, "item_factors_") and interactions.n_items >= INDEX_MIN_ITEMS:
+        from .artifacts import ITEM_INDEX_FILE
+        from .recommend import InnerProductIndex
+
+        with console.status(f"indexing {interactions.n_items:,} item vectors for serving"):
+            InnerProductIndex("hnsw").fit(chosen.item_factors_).save(folder / ITEM_INDEX_FILE)
     console.print(f"{type(chosen).__name__} fitted on {interactions.n_users:,} customers x {interactions.n_items:,} "
                   f"items ({interactions.matrix.nnz:,} interactions)")
     return folder

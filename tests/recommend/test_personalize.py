@@ -201,3 +201,12 @@ def test_an_index_over_factor_models_gives_the_same_lists_as_scoring_every_item(
         assert indexed.recommend_records(customer, k=5) == plain.recommend_records(customer, k=5)
     with pytest.raises(RecommendModelError, match="index needs a factor model"):
         Personalizer(ItemKNN().fit(store.matrix), store, plain.catalog, index=index)
+
+
+def test_similar_items_follow_the_model_and_the_stock_rule(store):
+    chosen = personalizer(store, stock={"g1": 0})
+    row = int(store.item_rows(["g0"])[0])
+    similar = chosen.similar_records(row, k=3)
+    ids = [r["item_id"] for r in similar]
+    assert len(ids) == 3 and set(ids) <= set(GARDEN) - {"g0", "g1"}  # garden items, in stock, never itself
+    assert [r["rank"] for r in similar] == [1, 2, 3] and similar[0]["reason"] == "similar to g0 title"

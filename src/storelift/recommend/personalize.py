@@ -161,6 +161,20 @@ class Personalizer:
                 for rank, (item_id, value, src, reason) in
                 enumerate(zip(self._item_ids[chosen].tolist(), values, sources, reasons), 1)]
 
+    def similar_records(self, item_row: int, k: int = 10) -> list[dict]:
+        """The k items most linked to one item (by the model's item links), in stock and under the
+        caps: rank, item_id, score, reason. Empty for a model that does not link items."""
+        if not hasattr(self.model, "_item_similarities"):
+            return []
+        links = np.asarray(self.model._item_links(np.array([item_row]), np.arange(self.interactions.n_items))[0],
+                           dtype=np.float64)
+        allowed = self._sellable.copy()
+        allowed[item_row] = False
+        top = capped_top(links, allowed, k, self.catalog, self.rules, positive_only=True)
+        label = self.catalog.label(item_row)
+        return [{"rank": rank, "item_id": item_id, "score": float(links[column]), "reason": f"similar to {label}"}
+                for rank, (item_id, column) in enumerate(zip(self._item_ids[top].tolist(), top), 1)]
+
     def _reasons(self, chosen: np.ndarray, sources: list[str], history) -> list[str]:
         """A reason per chosen item: the history item that pushed it up most, or why it is popular."""
         personal = [i for i, src in enumerate(sources) if src != "popular"]
