@@ -1,18 +1,12 @@
-"""Shared test fixtures: warehouses on DuckDB, PySpark (local mode) and PostgreSQL, ingest options, a PII key."""
+"""Shared test fixtures: warehouses (DuckDB, PySpark, PostgreSQL), a PostgreSQL online store, ingest options, a key."""
 
 from __future__ import annotations
 
-import glob
-import os
 import shutil
-import socket
-import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 
-from support import KEY
+from support import KEY, running_postgres
 
 
 @pytest.fixture
@@ -38,43 +32,33 @@ def _key_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("STORELIFT_KEY_DIR", str(tmp_path / "keys"))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL server on loopback for the whole run (skips when the binaries are absent)."""
+    with running_postgres() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
-def postgres_warehouse(tmp_path_factory):
-    """A throwaway PostgreSQL server on loopback, started from Debian's binaries and stopped after the run."""
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not bins:
-        pytest.skip("PostgreSQL server binaries are absent (.ci/run installs Debian's postgresql)")
-    bindir = os.path.dirname(bins[-1])
-    # not under pytest's own temp folder, which the postgres user may not enter
-    folder = Path(tempfile.mkdtemp(prefix="storelift-pg-"))
-    run_as = []
-    if os.geteuid() == 0:  # the server refuses to run as root
-        shutil.chown(folder, "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
-    subprocess.run(run_as + [f"{bindir}/initdb", "-D", str(folder / "data"), "-A", "trust", "-U", "storelift"],
-                   check=True, capture_output=True)
-    subprocess.run(run_as + [f"{bindir}/pg_ctl", "-D", str(folder / "data"), "-l", str(folder / "log"), "-w",
-                             "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "start"],
-                   check=True, capture_output=True)
-    try:
-        from storelift.warehouse import Warehouse
+def postgres_warehouse(postgres_server):
+    """The canonical tables in the throwaway PostgreSQL server's default database."""
+    from storelift.warehouse import Warehouse
 
-        wh = Warehouse(f"postgres://storelift@127.0.0.1:{port}/postgres")
-        wh.ensure_tables()
-        yield wh
-        wh.close()
-    finally:
-        subprocess.run(run_as + [f"{bindir}/pg_ctl", "-D", str(folder / "data"), "-m", "fast", "stop"],
-                       capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
+    wh = Warehouse(postgres_server.url())
+    wh.ensure_tables()
+    yield wh
+    wh.close()
 
+
+@pytest.fixture(scope="session")
+def online_postgres_database(postgres_server):
+    """A database for the online store (storelift serve) in the session's PostgreSQL server; returns its URL."""
+    import psycopg
+
+    with psycopg.connect(postgres_server.url(scheme="postgresql"), autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS storelift_online_tests")
+        conn.execute("CREATE DATABASE storelift_online_tests")
+    return postgres_server.url("storelift_online_tests", scheme="postgresql")
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -18,3 +26,52 @@ def shared_file(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"real dataset {path} is absent (../shared/data holds the public datasets)")
     return path
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A running throwaway PostgreSQL server on loopback (user `storelift`, no password)."""
+
+    host: str
+    port: int
+    user: str = "storelift"
+
+    def url(self, database: str = "postgres", scheme: str = "postgres") -> str:
+        return f"{scheme}://{self.user}@{self.host}:{self.port}/{database}"
+
+
+@contextlib.contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
+    """Start a PostgreSQL server from Debian's binaries in a temporary folder; stop and remove it after.
+
+    Skips the calling test when the server binaries are absent.
+    """
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not bins:
+        pytest.skip("PostgreSQL server binaries are absent (.ci/run installs Debian's postgresql)")
+    bindir = os.path.dirname(bins[-1])
+    # not under pytest's own temp folder, which the postgres user may not enter
+    folder = Path(tempfile.mkdtemp(prefix="storelift-pg-"))
+    run_as = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        shutil.chown(folder, "postgres")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    port = free_port()
+    try:
+        subprocess.run(run_as + [f"{bindir}/initdb", "-D", str(folder / "data"), "-A", "trust", "-U", "storelift"],
+                       check=True, capture_output=True)
+        subprocess.run(run_as + [f"{bindir}/pg_ctl", "-D", str(folder / "data"), "-l", str(folder / "log"), "-w",
+                                 "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "start"],
+                       check=True, capture_output=True)
+        yield PostgresServer("127.0.0.1", port)
+    finally:
+        subprocess.run(run_as + [f"{bindir}/pg_ctl", "-D", str(folder / "data"), "-m", "fast", "stop"],
+                       capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -269,6 +269,11 @@ from .cli_recommend import app as recommend_app  # noqa: E402
 app.add_typer(customers_app, name="customers")
 app.add_typer(recommend_app, name="recommend")
 
+# the real-time service: `storelift serve WORKSPACE`, `storelift serve keys ...`, `storelift serve sync`
+from .cli_serve import app as serve_app  # noqa: E402
+
+app.add_typer(serve_app, name="serve")
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app()

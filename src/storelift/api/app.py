@@ -1,0 +1,92 @@
+"""The FastAPI app of `storelift serve`: built by `create_app`, one per worker process."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from .. import __version__
+from ..errors import ConfigError
+from ..online import OnlineStore
+from ..schema import SEGMENT_EVENTS
+from ..workspace import Workspace
+from . import metrics
+from .auth import KeyCache, RateLimiter
+from .errors import install_error_handlers
+from .event_models import event_models
+from .middleware import BodySizeLimit, RequestObserver
+from .routes_customers import router as customers_router
+from .routes_events import events_router
+from .routes_ops import ops_router
+from .settings import WORKSPACE_ENV, ServeSettings
+
+DESCRIPTION = """storelift's real-time service: events in, consent and erasure, health and metrics.
+
+**Keys.** Send `Authorization: Bearer <key>` (or `X-API-Key: <key>`). Scopes: `ingest` (events,
+identify), `read` (GET endpoints), `consent` (PUT consent), `metrics` (GET /metrics), `admin`
+(erasure, and everything else). Create keys with `storelift serve keys create`.
+
+**Errors.** Every error is `{"error": {"code", "message", "field"?, "errors"?}}`; the message says
+what is wrong and how to fix it. 429 and 503 carry `Retry-After`.
+
+**Rate limits** are per key and per worker process (with N workers a key may reach N times its
+limit). **Bodies** larger than the server's limit (1 MiB by default) get 413 before they are read.
+"""
+
+
+@dataclass
+class ApiServices:
+    """What the routes share within one worker process."""
+
+    store: OnlineStore
+    settings: ServeSettings
+    keys: KeyCache
+    limiter: RateLimiter
+    pii_key: bytes | None  # None: the workspace keeps raw PII
+
+
+def create_app(workspace_path: Path | str, settings: ServeSettings | None = None) -> FastAPI:
+    """The service of one workspace; opens (and creates) its online store."""
+    settings = settings or ServeSettings()
+    workspace = Workspace.open(workspace_path)
+    pii_key = None if workspace.config.keep_raw_pii else workspace.pii_key()
+    store = OnlineStore.open(settings.online_url, workspace.root, settings.busy_timeout_s)
+    store.writer.on_commit = metrics.observe_commit
+    services = ApiServices(store, settings, KeyCache(store, settings.key_cache_ttl_s), RateLimiter(), pii_key)
+    names = frozenset(SEGMENT_EVENTS | set(workspace.config.custom_events))
+    models = event_models(names, settings.max_batch_messages, timedelta(seconds=settings.max_future_skew_s))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        store.writer.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(store.close)
+
+    app = FastAPI(title="storelift", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  openapi_tags=[{"name": "events", "description": "Segment spec events in."},
+                                {"name": "customers", "description": "Consent and erasure."},
+                                {"name": "operations", "description": "Health and metrics."}])
+    app.state.services = services
+    install_error_handlers(app)
+    app.include_router(events_router(models))
+    app.include_router(customers_router)
+    app.include_router(ops_router(settings.public_metrics))
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestObserver)  # added last: outermost, so it sees every response
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The uvicorn factory used by `storelift serve`: the workspace and settings come from the environment."""
+    workspace = os.environ.get(WORKSPACE_ENV)
+    if not workspace:
+        raise ConfigError(f"{WORKSPACE_ENV} is not set; start the service with `storelift serve WORKSPACE`")
+    return create_app(workspace, ServeSettings.from_environment())

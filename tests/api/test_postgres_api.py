@@ -1,0 +1,38 @@
+"""The same service on a PostgreSQL online store: events, idempotency, consent, erasure, health."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from api.messages import message
+
+
+@pytest.fixture
+def pg_api(make_api, online_postgres_database):
+    return make_api(online_url=f"{online_postgres_database}?schema=api_{uuid.uuid4().hex[:10]}")
+
+
+def test_events_are_stored_once_on_postgres(pg_api):
+    batch = [message() for _ in range(20)]
+    assert pg_api.post_events({"batch": batch}).json() == {"received": 20, "stored": 20, "duplicates": 0}
+    assert pg_api.post_events({"batch": batch[:5] + [message()]}).json() == {
+        "received": 6, "stored": 1, "duplicates": 5}
+    assert pg_api.store.count("events") == 21
+
+
+def test_consent_and_erasure_on_postgres(pg_api):
+    consent = pg_api.headers("admin")
+    pg_api.client.put("/v1/customers/C1/consent", json={"purposes": {"personalization": True}}, headers=consent)
+    pg_api.client.put("/v1/customers/C1/consent", json={"purposes": {"personalization": False}}, headers=consent)
+    state = pg_api.client.get("/v1/customers/C1/consent", headers=consent).json()
+    assert state["personalization_allowed"] is False and len(state["history"]) == 2
+    request = pg_api.client.delete("/v1/customers/C1", headers=consent)
+    assert request.status_code == 202
+    status = pg_api.client.get(f"/v1/erasure/{request.json()['request_id']}", headers=consent).json()
+    assert status["status"] == "queued"
+
+
+def test_health_reports_postgres(pg_api):
+    assert pg_api.client.get("/health").json()["store"] == "postgres"
