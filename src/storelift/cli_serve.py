@@ -47,16 +47,22 @@ def run(
     public_metrics: bool = typer.Option(False, help="Serve GET /metrics without a key."),
     busy_timeout: float = typer.Option(10.0, help="Seconds a write waits for a locked store before 503."),
     max_future_skew: float = typer.Option(86_400.0, help="Seconds an event timestamp may be ahead of now."),
+    holdout_share: float = typer.Option(0.05, help="Share of customers held out of every initiative "
+                                                   "(they get the popular list / the default variant)."),
+    variant_cap: int = typer.Option(3, help="Decisions per customer and variant placement in 24 hours (0: none)."),
+    model_check: float = typer.Option(2.0, help="Seconds between looks for newer model versions."),
     log_level: str = typer.Option("info", help="debug, info, warning or error."),
 ) -> None:
-    """Serve the HTTP API (events, identify, consent, erasure, health, metrics) with uvicorn."""
+    """Serve the HTTP API (events, decisions, consent, erasure, health, metrics) with uvicorn."""
     from .api.server import run_server
     from .api.settings import ServeSettings
 
     try:
         settings = ServeSettings(online_url=online_url, max_body_bytes=max_body_bytes, max_batch_messages=max_batch,
                                  key_cache_ttl_s=key_cache_ttl, public_metrics=public_metrics,
-                                 busy_timeout_s=busy_timeout, max_future_skew_s=max_future_skew)
+                                 busy_timeout_s=busy_timeout, max_future_skew_s=max_future_skew,
+                                 holdout_share=holdout_share, variant_cap_per_day=variant_cap,
+                                 model_check_s=model_check)
         run_server(workspace, host=host, port=port, workers=workers, settings=settings, log_level=log_level)
     except StoreliftError as exc:
         fail(exc)

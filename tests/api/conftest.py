@@ -21,8 +21,40 @@ def api_workspace(tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("STORELIFT_KEY_DIR", str(root / "keys"))
         mp.delenv("STORELIFT_PII_KEY", raising=False)
-        Workspace.init(root / "ws").close()
+        ws = Workspace.init(root / "ws")
+        save_served_models(ws.models_dir)
+        ws.close()
     return root / "ws"
+
+
+# Two tastes: "gardener" customers bought garden items, "cook" customers kitchen items; kitchen items
+# are the most bought overall, so the popular (non-personalized) list is all kitchen.
+GARDEN = [f"g{i}" for i in range(6)]
+KITCHEN = [f"k{i}" for i in range(6)]
+
+
+def save_served_models(models_dir: Path, version: str = "recommend-itemknn-20240501-1") -> None:
+    """A fitted ItemKNN with its interactions and catalog, and a customer-scores snapshot, as the
+    CLI saves them."""
+    import numpy as np
+    import pandas as pd
+
+    from storelift.artifacts import CUSTOMER_SCORES_SNAPSHOT, save_models
+    from storelift.recommend import ItemCatalog, ItemKNN, interaction_matrix
+
+    rng = np.random.default_rng(0)
+    rows = [(f"gardener{u}", item) for u in range(40) for item in rng.choice(GARDEN, 3, replace=False)]
+    rows += [(f"cook{u}", item) for u in range(80) for item in rng.choice(KITCHEN, 3, replace=False)]
+    interactions = interaction_matrix(pd.DataFrame(rows, columns=["user_id", "item_id"]), binary=True)
+    products = pd.DataFrame({"product_id": GARDEN + KITCHEN, "title": [f"{i} title" for i in GARDEN + KITCHEN],
+                             "category": ["Home > Garden"] * 6 + ["Home > Kitchen"] * 6})
+    catalog = ItemCatalog.from_products(products, interactions.items)
+    model = ItemKNN(neighbors=20, shrink=1.0).fit(interactions.matrix)
+    save_models(models_dir, version, {"model": model, "interactions": interactions, "catalog": catalog})
+    folder = save_models(models_dir, "customers-20240501-1", {})
+    pd.DataFrame({"customer_id": ["gardener0", "cook0"], "rfm_segment": ["Champions", "At risk"],
+                  "clv_12m": [310.5, 42.0], "churn_probability": [0.1, 0.7],
+                  "churn_reasons": ["", "days since last order 200"]}).to_parquet(folder / CUSTOMER_SCORES_SNAPSHOT)
 
 
 @dataclass

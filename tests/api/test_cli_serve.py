@@ -60,7 +60,8 @@ def test_sync_exports_to_the_warehouse(workspace):
         store.record_consent("C1", {"email": True})
     result = _run("sync", "--json", workspace)
     assert result.exit_code == 0, result.output
-    assert {r["table"]: r["loaded"] for r in json.loads(result.output)} == {"events": 2, "consents": 1, "decisions": 0}
+    assert {r["table"]: r["loaded"] for r in json.loads(result.output)} == {
+        "events": 2, "consents": 1, "decisions": 0, "consents (from warehouse)": 0}
     assert json.loads(_run("sync", "--json", workspace).output)[0]["read"] == 0
 
 

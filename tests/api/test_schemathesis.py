@@ -18,6 +18,8 @@ OPERATIONS = [
     ("POST", "/v1/events"), ("POST", "/v1/identify"), ("GET", "/v1/customers/{customer_id}/consent"),
     ("PUT", "/v1/customers/{customer_id}/consent"), ("DELETE", "/v1/customers/{customer_id}"),
     ("GET", "/v1/erasure/{request_id}"), ("GET", "/health"), ("GET", "/metrics"),
+    ("GET", "/v1/recommendations/{customer_id}"), ("GET", "/v1/items/{item_id}/similar"), ("POST", "/v1/decide"),
+    ("GET", "/v1/customers/{customer_id}"), ("GET", "/v1/experiments/{experiment}/assignment"),
 ]
 
 

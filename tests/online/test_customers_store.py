@@ -87,3 +87,20 @@ def test_decisions_are_written_once(store):
     assert store.record_decisions([decision, decision]) == 1
     assert store.record_decisions([decision]) == 0
     assert store.count("decisions") == 1
+
+
+def test_decisions_ride_the_group_commit_and_are_counted_for_frequency_caps(store):
+    import asyncio
+
+    start = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
+    rows = [DecisionRecord(f"d{i}", start + timedelta(hours=i), "C1", "hero", "hero", "a", True, None, "{}", "x")
+            for i in range(5)]
+
+    async def write_all():
+        await asyncio.gather(*(store.record_decision_async(row) for row in rows))
+
+    asyncio.run(write_all())
+    assert store.count("decisions") == 5
+    assert store.count_decisions("C1", "hero", since=start + timedelta(hours=2)) == 3
+    assert store.count_decisions("C1", "cart", since=start) == 0
+    assert store.count_decisions("C2", "hero", since=start) == 0

@@ -31,7 +31,8 @@ def test_sync_copies_events_consents_and_decisions(store, workspace):
     _fill(store)
     reports = {r.table: r for r in sync_to_warehouse(workspace, store)}
     assert {t: (r.read, r.loaded) for t, r in reports.items()} == {
-        "events": (5, 5), "consents": (3, 3), "decisions": (1, 1)}
+        "events": (5, 5), "consents": (3, 3), "decisions": (1, 1),
+        "consents (from warehouse)": (3, 0)}  # the store's own, just exported
     wh = workspace.warehouse
     events = wh.table("events").order_by("event_id").execute()
     assert list(events["event_id"]) == [f"e{i}" for i in range(5)]
@@ -47,7 +48,8 @@ def test_sync_twice_adds_nothing(store, workspace):
     _fill(store)
     sync_to_warehouse(workspace, store)
     again = sync_to_warehouse(workspace, store)
-    assert all(r.read == 0 for r in again)
+    assert all(r.read == 0 for r in again if r.table != "consents (from warehouse)")
+    assert all(r.loaded == 0 for r in again)
     assert workspace.warehouse.count("events") == 5
 
 
@@ -60,3 +62,23 @@ def test_sync_interrupted_before_marking_is_completed_without_duplicates(store, 
     reports = {r.table: r for r in sync_to_warehouse(workspace, store, batch_rows=2)}
     assert (reports["events"].read, reports["events"].loaded, reports["events"].already_in_warehouse) == (6, 1, 5)
     assert workspace.warehouse.count("events") == 6
+
+
+def test_consents_ingested_into_the_warehouse_reach_the_store_unless_the_api_changed_them_since(store, workspace):
+    import pandas as pd
+
+    from storelift.online.sync import import_warehouse_consents
+
+    store.record_consent("C2", {"personalization": False}, source="settings")  # now, through the API
+    workspace.warehouse.insert("consents", pd.DataFrame({
+        "customer_id": ["C1", "C1", "C2"], "purpose": ["personalization", "email", "personalization"],
+        "granted": [True, True, True],
+        "recorded_at": pd.to_datetime(["2024-05-01", "2024-05-02", "2024-05-03"]), "source": "file"}))
+    report = import_warehouse_consents(workspace, store)
+    assert (report.read, report.loaded, report.already_in_warehouse) == (3, 2, 1)
+    assert store.has_consent("C1", "personalization") and store.has_consent("C1", "email")
+    assert not store.has_consent("C2", "personalization")  # the older file does not override the API
+    assert store.consent("C1").in_force["email"].source == "warehouse"
+    assert import_warehouse_consents(workspace, store).loaded == 0  # idempotent
+    reports = {r.table: r for r in sync_to_warehouse(workspace, store)}
+    assert reports["consents"].read == 1  # only the API's own record goes back; imported ones count as exported

@@ -21,12 +21,22 @@ from .auth import KeyCache, RateLimiter
 from .errors import install_error_handlers
 from .event_models import event_models
 from .middleware import BodySizeLimit, RequestObserver
+from .decide import DecisionPolicy
 from .routes_customers import router as customers_router
+from .routes_decisions import router as decisions_router
+from .served_models import ServedModels
 from .routes_events import events_router
 from .routes_ops import ops_router
 from .settings import WORKSPACE_ENV, ServeSettings
 
-DESCRIPTION = """storelift's real-time service: events in, consent and erasure, health and metrics.
+DESCRIPTION = """storelift's real-time service: events in, consent-gated decisions out (recommendations,
+variants, customer scores), consent and erasure, health and metrics.
+
+**Decisions.** Every recommendation list and variant choice checks personalization consent,
+assigns the customer deterministically to treatment or the persistent holdout, and writes a
+decision row; the answer carries its `decision_id` (send it back with impressions, clicks and
+orders as `properties.decision_id`) and an explanation. New model versions saved under
+`models/` are picked up without a restart.
 
 **Keys.** Send `Authorization: Bearer <key>` (or `X-API-Key: <key>`). Scopes: `ingest` (events,
 identify), `read` (GET endpoints), `consent` (PUT consent), `metrics` (GET /metrics), `admin`
@@ -49,6 +59,8 @@ class ApiServices:
     keys: KeyCache
     limiter: RateLimiter
     pii_key: bytes | None  # None: the workspace keeps raw PII
+    models: ServedModels
+    policy: DecisionPolicy
 
 
 def create_app(workspace_path: Path | str, settings: ServeSettings | None = None) -> FastAPI:
@@ -58,13 +70,17 @@ def create_app(workspace_path: Path | str, settings: ServeSettings | None = None
     pii_key = None if workspace.config.keep_raw_pii else workspace.pii_key()
     store = OnlineStore.open(settings.online_url, workspace.root, settings.busy_timeout_s)
     store.writer.on_commit = metrics.observe_commit
-    services = ApiServices(store, settings, KeyCache(store, settings.key_cache_ttl_s), RateLimiter(), pii_key)
+    policy = DecisionPolicy(settings.holdout_share, settings.variant_cap_per_day or None)
+    served = ServedModels(workspace.models_dir, settings.model_check_s)
+    services = ApiServices(store, settings, KeyCache(store, settings.key_cache_ttl_s), RateLimiter(), pii_key,
+                           served, policy)
     names = frozenset(SEGMENT_EVENTS | set(workspace.config.custom_events))
     models = event_models(names, settings.max_batch_messages, timedelta(seconds=settings.max_future_skew_s))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         store.writer.start()
+        await run_in_threadpool(served.load_now)  # before the first request; later versions load in the background
         try:
             yield
         finally:
@@ -73,11 +89,14 @@ def create_app(workspace_path: Path | str, settings: ServeSettings | None = None
     app = FastAPI(title="storelift", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   openapi_tags=[{"name": "events", "description": "Segment spec events in."},
                                 {"name": "customers", "description": "Consent and erasure."},
+                                {"name": "decisions", "description": "Recommendations, variants, customer scores, "
+                                                                     "experiment assignment."},
                                 {"name": "operations", "description": "Health and metrics."}])
     app.state.services = services
     install_error_handlers(app)
     app.include_router(events_router(models))
     app.include_router(customers_router)
+    app.include_router(decisions_router)
     app.include_router(ops_router(settings.public_metrics))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestObserver)  # added last: outermost, so it sees every response

@@ -26,7 +26,8 @@ from .settings import ServeSettings
 SETTING_OPTIONS = {
     "online_url": "--online-url", "max_body_bytes": "--max-body-bytes", "max_batch_messages": "--max-batch",
     "key_cache_ttl_s": "--key-cache-ttl", "public_metrics": "--public-metrics", "busy_timeout_s": "--busy-timeout",
-    "max_future_skew_s": "--max-future-skew",
+    "max_future_skew_s": "--max-future-skew", "holdout_share": "--holdout-share",
+    "variant_cap_per_day": "--variant-cap", "model_check_s": "--model-check",
 }
 
 

@@ -23,12 +23,17 @@ class ServeSettings:
     public_metrics: bool = False  # True: GET /metrics needs no key
     busy_timeout_s: float = 10.0  # how long a write waits for a locked store before 503
     max_future_skew_s: float = 86_400.0  # event timestamps later than now + this are refused
+    holdout_share: float = 0.05  # customers held out of every initiative (the popular list, the default variant)
+    variant_cap_per_day: int = 3  # decisions per customer and variant placement in 24 hours (0: no cap)
+    model_check_s: float = 2.0  # how often a worker looks for newer model versions
 
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_batch_messages"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"serve setting {name} must be at least 1, not {getattr(self, name)}")
-        for name in ("key_cache_ttl_s", "busy_timeout_s", "max_future_skew_s"):
+        if not 0 <= self.holdout_share < 1:
+            raise ConfigError(f"serve setting holdout_share must be in [0, 1), not {self.holdout_share}")
+        for name in ("key_cache_ttl_s", "busy_timeout_s", "max_future_skew_s", "variant_cap_per_day", "model_check_s"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"serve setting {name} must not be negative, not {getattr(self, name)}")
 

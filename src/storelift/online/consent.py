@@ -73,6 +73,41 @@ def record_consent(db: Database, customer_id: str, changes: Mapping[str, bool], 
     return written
 
 
+def import_consents(db: Database, records, source: str, now: datetime) -> int:
+    """Append consent records from elsewhere (e.g. the warehouse's `consents`: customer_id, purpose,
+    granted, recorded_at) where they are newer than every record the store holds for that customer
+    and purpose, so a change made through the API is never overridden by an older file. Returns how
+    many were added; importing the same records again adds none. Imported rows count as exported."""
+    import pandas as pd
+
+    frame = pd.DataFrame(records)
+    missing = [c for c in ("customer_id", "purpose", "granted", "recorded_at") if c not in frame.columns]
+    if missing:
+        raise OnlineStoreError(f"consent records lack column(s) {missing}; pass customer_id, purpose, granted, "
+                               "recorded_at")
+    if frame.empty:
+        return 0
+    _check_purposes(frame["purpose"].unique())
+    when = pd.to_datetime(frame["recorded_at"], utc=True)
+    frame = frame.assign(recorded_at=when).sort_values("recorded_at", kind="stable") \
+        .drop_duplicates(["customer_id", "purpose", "recorded_at"], keep="last")
+    rows = [(str(c), str(p), bool(g), db.time(t.to_pydatetime()))
+            for c, p, g, t in zip(frame["customer_id"], frame["purpose"], frame["granted"], frame["recorded_at"])]
+    with db.transaction() as session:
+        session.execute("DELETE FROM consent_imports")
+        session.executemany("INSERT INTO consent_imports (customer_id, purpose, granted, recorded_at) "
+                            "VALUES (?, ?, ?, ?)", rows)
+        session.execute(
+            "INSERT INTO consents (customer_id, purpose, granted, recorded_at, source, exported_at) "
+            "SELECT i.customer_id, i.purpose, i.granted, i.recorded_at, ?, ? FROM consent_imports i "
+            "WHERE NOT EXISTS (SELECT 1 FROM consents c WHERE c.customer_id = i.customer_id "
+            "AND c.purpose = i.purpose AND c.recorded_at >= i.recorded_at) ORDER BY i.recorded_at",
+            (source, db.time(now)))
+        added = session.rowcount
+        session.execute("DELETE FROM consent_imports")
+    return int(added)
+
+
 def _erasure_queued(session: Session, customer_id: str) -> bool:
     row = session.execute("SELECT 1 AS hit FROM erasure_requests WHERE customer_id = ? AND status = 'queued' "
                           "LIMIT 1", (customer_id,)).fetchone()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import astuple, dataclass, fields
 from datetime import datetime
 
-from .database import Database
+from .database import Database, Session
 
 
 @dataclass(frozen=True)
@@ -27,15 +27,29 @@ class DecisionRecord:
 DECISION_FIELDS = [f.name for f in fields(DecisionRecord)]
 
 
-def record_decisions(db: Database, decisions: list[DecisionRecord]) -> int:
-    """Insert decisions whose id is new; returns how many were new."""
+def insert_decisions(session: Session, decisions: list[DecisionRecord]) -> int:
+    """Insert decisions whose id is new inside an open transaction; returns how many were new."""
+    db = session.db
     sql = (f"INSERT INTO decisions ({', '.join(DECISION_FIELDS)}) VALUES ({', '.join('?' * len(DECISION_FIELDS))}) "
            "ON CONFLICT (decision_id) DO NOTHING")
     new = 0
-    with db.transaction() as session:
-        for d in decisions:
-            row = list(astuple(d))
-            row[1] = db.time(d.decided_at)
-            session.execute(sql, row)
-            new += session.rowcount
+    for d in decisions:
+        row = list(astuple(d))
+        row[1] = db.time(d.decided_at)
+        session.execute(sql, row)
+        new += session.rowcount
     return new
+
+
+def record_decisions(db: Database, decisions: list[DecisionRecord]) -> int:
+    """Insert decisions whose id is new in their own transaction; returns how many were new."""
+    with db.transaction() as session:
+        return insert_decisions(session, decisions)
+
+
+def count_decisions(db: Database, customer_id: str, placement: str, since: datetime) -> int:
+    """Decisions for this customer and placement at or after `since` (for frequency caps)."""
+    with db.read() as session:
+        row = session.execute("SELECT count(*) AS n FROM decisions WHERE customer_id = ? AND placement = ? "
+                              "AND decided_at >= ?", (customer_id, placement, db.time(since))).fetchone()
+    return int(row["n"])

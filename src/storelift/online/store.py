@@ -86,6 +86,16 @@ class OnlineStore:
     def record_decisions(self, rows: list[decisions.DecisionRecord]) -> int:
         return decisions.record_decisions(self.db, rows)
 
+    async def record_decision_async(self, decision: decisions.DecisionRecord) -> None:
+        """Write one decision in the next group commit (shared with events) and await it."""
+        await self.writer.write_decisions_async([decision])
+
+    def count_decisions(self, customer_id: str, placement: str, since: datetime) -> int:
+        return decisions.count_decisions(self.db, customer_id, placement, since)
+
+    def import_consents(self, records, source: str = "warehouse") -> int:
+        return consent.import_consents(self.db, records, source, self.clock())
+
     # -- API keys ---------------------------------------------------------------------------
     def create_api_key(self, name: str, scopes: Iterable[str],
                        rate_limit_per_s: float = 100.0) -> tuple[api_keys.ApiKey, str]:

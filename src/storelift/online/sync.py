@@ -1,4 +1,5 @@
-"""Copy what the service received (events, consents, decisions) into the warehouse tables.
+"""Copy what the service received (events, consents, decisions) into the warehouse tables, and
+consents the warehouse holds (ingested from files) into the online store.
 
 Rows not exported yet are read in batches, appended to the warehouse by natural key (a row
 already there is skipped, so an interrupted sync is completed by running it again), then marked
@@ -94,4 +95,21 @@ def sync_to_warehouse(workspace: Workspace, store: OnlineStore, batch_rows: int 
             if len(frame) < batch_rows:
                 break
         reports.append(SyncReport(export.table, read, loaded, read - loaded))
+    reports.append(import_warehouse_consents(workspace, store))
     return reports
+
+
+def import_warehouse_consents(workspace: Workspace, store: OnlineStore) -> SyncReport:
+    """The warehouse's consent records that are newer than the online store's for the same customer
+    and purpose, added to the store, so the service enforces consents ingested from files too.
+    Reported as table 'consents (from warehouse)'; 'already' counts records the store had or
+    that an API change has since overridden."""
+    from ..warehouse import fetch
+
+    warehouse = workspace.warehouse
+    name = "consents (from warehouse)"
+    if not warehouse.has_table("consents"):
+        return SyncReport(name, 0, 0, 0)
+    frame = fetch(warehouse.table("consents").select("customer_id", "purpose", "granted", "recorded_at"))
+    added = store.import_consents(frame, source="warehouse") if len(frame) else 0
+    return SyncReport(name, len(frame), added, len(frame) - added)

@@ -52,8 +52,13 @@ def table_statements(dialect: str) -> list[str]:
             granted {boolean} NOT NULL, recorded_at {ts} NOT NULL, source TEXT, exported_at {ts})""",
         "CREATE INDEX IF NOT EXISTS consents_by_customer ON consents (customer_id, purpose, id)",
         "CREATE INDEX IF NOT EXISTS consents_to_export ON consents (id) WHERE exported_at IS NULL",
+        # staging for import_consents: filled and emptied inside one transaction
+        f"""CREATE TABLE IF NOT EXISTS consent_imports (
+            customer_id TEXT NOT NULL, purpose TEXT NOT NULL, granted {boolean} NOT NULL,
+            recorded_at {ts} NOT NULL)""",
         f"CREATE TABLE IF NOT EXISTS decisions ({', '.join(decisions)}, PRIMARY KEY (decision_id))",
         "CREATE INDEX IF NOT EXISTS decisions_to_export ON decisions (decided_at) WHERE exported_at IS NULL",
+        "CREATE INDEX IF NOT EXISTS decisions_by_customer ON decisions (customer_id, placement, decided_at)",
         f"""CREATE TABLE IF NOT EXISTS erasure_requests (
             request_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, requested_at {ts} NOT NULL,
             status TEXT NOT NULL CHECK (status IN ('queued', 'done')), done_at {ts})""",

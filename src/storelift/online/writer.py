@@ -1,4 +1,5 @@
-"""Group commit: one writer thread commits many requests' events in one durable transaction.
+"""Group commit: one writer thread commits many requests' events (and decision rows) in one durable
+transaction.
 
 Requests hand their events to `EventWriter.submit` and wait on the returned future, which is
 resolved only after the transaction holding their rows has committed. While one commit waits for
@@ -18,6 +19,7 @@ from typing import Callable, Sequence
 
 from .database import Database, utc_now
 from .errors import OnlineStoreError
+from .decisions import DecisionRecord, insert_decisions
 from .events import EventRecord, insert_events
 
 log = logging.getLogger("storelift.online")
@@ -38,6 +40,7 @@ class WriteResult:
 class _Pending:
     records: Sequence[EventRecord]
     future: Future
+    decisions: Sequence[DecisionRecord] = ()
 
 
 class EventWriter:
@@ -67,15 +70,19 @@ class EventWriter:
     def is_running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def submit(self, records: Sequence[EventRecord]) -> Future:
-        """Queue `records`; the future gives a WriteResult once they are committed."""
+    def submit(self, records: Sequence[EventRecord], decisions: Sequence[DecisionRecord] = ()) -> Future:
+        """Queue `records` (and decision rows); the future gives a WriteResult once they are committed."""
         future: Future = Future()
-        if not records:
+        if not records and not decisions:
             future.set_result(WriteResult(0, 0, 0))
             return future
         self.start()
-        self._queue.put(_Pending(list(records), future))
+        self._queue.put(_Pending(list(records), future, list(decisions)))
         return future
+
+    async def write_decisions_async(self, decisions: Sequence[DecisionRecord]) -> None:
+        """Write decision rows in the next group commit and await it without blocking the event loop."""
+        await asyncio.wrap_future(self.submit((), decisions))
 
     def write(self, records: Sequence[EventRecord], timeout_s: float | None = None) -> WriteResult:
         """Write and wait until the commit (for scripts and tests)."""
@@ -101,7 +108,7 @@ class EventWriter:
             item = self._queue.get()
             if item is _STOP:
                 break
-            group, rows = [item], len(item.records)
+            group, rows = [item], len(item.records) + len(item.decisions)
             while rows < self.max_group_rows:
                 try:
                     item = self._queue.get_nowait()
@@ -111,7 +118,7 @@ class EventWriter:
                     stopping = True
                     break
                 group.append(item)
-                rows += len(item.records)
+                rows += len(item.records) + len(item.decisions)
             self._commit_group(group)
 
     def _commit_group(self, group: list[_Pending]) -> None:
@@ -144,8 +151,11 @@ class EventWriter:
                     mine.append(record)
             firsts.append(mine)
             unique.extend(mine)
+        decisions = [d for pending in group for d in pending.decisions]
         with self.db.transaction() as session:
-            inserted = insert_events(session, unique, utc_now())
+            inserted = insert_events(session, unique, utc_now()) if unique else set()
+            if decisions:
+                insert_decisions(session, decisions)
         self.commits += 1
         if self.on_commit is not None:
             try:

@@ -1,0 +1,145 @@
+"""The model artifacts one worker serves, swapped for newer versions without a restart.
+
+`ServedModels` reads the newest `models/recommend-*` folder (model, interactions, catalog, and the
+item index when the fit saved one) and the newest `models/customers-*/customer_scores.parquet`.
+Requests read whatever is loaded; a check for newer folders runs at most every `check_every_s`, and
+a newer version is loaded in a background thread and then swapped in with one assignment, so no
+request waits for a load or sees half a model. A version that fails to load is logged and skipped;
+the previous one keeps serving.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..artifacts import CUSTOMER_SCORES_SNAPSHOT, ITEM_INDEX_FILE, load_models
+
+log = logging.getLogger("storelift.api")
+
+RECOMMEND_PREFIX = "recommend-"
+CUSTOMERS_PREFIX = "customers-"
+
+
+@dataclass(frozen=True)
+class ServedRecommender:
+    """One loaded recommendation artifact."""
+
+    version: str
+    personalizer: object  # storelift.recommend.Personalizer
+    item_rows: dict  # item id -> column, for similar items and session events
+
+    def similar(self, item_id: str, k: int) -> list[dict] | None:
+        """The k items most like `item_id`, under the stock rule and caps (None: an unknown item)."""
+        row = self.item_rows.get(item_id)
+        return None if row is None else self.personalizer.similar_records(row, k)
+
+
+@dataclass(frozen=True)
+class ServedScores:
+    """One customers-* snapshot: a row per customer, looked up by id."""
+
+    version: str
+    frame: pd.DataFrame  # indexed by customer_id
+
+    def profile(self, customer_id: str) -> dict | None:
+        try:
+            row = self.frame.loc[customer_id]
+        except KeyError:
+            return None
+        return {k: (None if (isinstance(v, float) and not np.isfinite(v)) or v is pd.NA or v is None else
+                    (v.isoformat() if isinstance(v, pd.Timestamp) else v.item() if hasattr(v, "item") else v))
+                for k, v in row.items()}
+
+
+def newest_folder(models_dir: Path, prefix: str, required: str = "manifest.json") -> str | None:
+    """Name of the newest `prefix*` folder holding `required` (folder names sort by time)."""
+    if not models_dir.is_dir():
+        return None
+    names = sorted(p.name for p in models_dir.glob(f"{prefix}*") if (p / required).is_file())
+    return names[-1] if names else None
+
+
+def load_recommender(models_dir: Path, version: str) -> ServedRecommender:
+    from ..recommend import InnerProductIndex, Personalizer
+
+    _, saved = load_models(models_dir, version)
+    index_path = models_dir / version / ITEM_INDEX_FILE
+    index = InnerProductIndex.load(index_path) if index_path.is_file() else None
+    personalizer = Personalizer(saved["model"], saved["interactions"], saved["catalog"], index=index)
+    items = saved["interactions"].items
+    return ServedRecommender(version, personalizer, dict(zip(items.astype(str), range(len(items)))))
+
+
+def load_scores(models_dir: Path, version: str) -> ServedScores:
+    frame = pd.read_parquet(models_dir / version / CUSTOMER_SCORES_SNAPSHOT)
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    return ServedScores(version, frame.set_index("customer_id"))
+
+
+class ServedModels:
+    """The recommendation model and customer scores a worker answers with; reloads newer versions."""
+
+    def __init__(self, models_dir: Path | str, check_every_s: float = 2.0):
+        self.models_dir = Path(models_dir)
+        self.check_every_s = check_every_s
+        self.recommender: ServedRecommender | None = None
+        self.scores: ServedScores | None = None
+        self._checked_at = -np.inf
+        self._loading = threading.Lock()
+        self._failed: set[str] = set()
+
+    def load_now(self) -> "ServedModels":
+        """Load the newest versions in this thread (at start-up, before the first request)."""
+        self._reload()
+        self._checked_at = time.monotonic()
+        return self
+
+    def refresh(self) -> None:
+        """Start loading newer versions in the background if any appeared (cheap when none did)."""
+        now = time.monotonic()
+        if now - self._checked_at < self.check_every_s:
+            return
+        self._checked_at = now
+        if self._newer_available() and self._loading.acquire(blocking=False):
+            threading.Thread(target=self._reload_and_release, name="storelift-model-reload", daemon=True).start()
+
+    def _newer_available(self) -> bool:
+        rec = newest_folder(self.models_dir, RECOMMEND_PREFIX)
+        scores = newest_folder(self.models_dir, CUSTOMERS_PREFIX, CUSTOMER_SCORES_SNAPSHOT)
+        current_rec = self.recommender.version if self.recommender else None
+        current_scores = self.scores.version if self.scores else None
+        return (rec not in (None, current_rec) and rec not in self._failed) or \
+            (scores not in (None, current_scores) and scores not in self._failed)
+
+    def _reload_and_release(self) -> None:
+        try:
+            self._reload()
+        finally:
+            self._loading.release()
+
+    def _reload(self) -> None:
+        for prefix, required, attr, loader in (
+                (RECOMMEND_PREFIX, "manifest.json", "recommender", load_recommender),
+                (CUSTOMERS_PREFIX, CUSTOMER_SCORES_SNAPSHOT, "scores", load_scores)):
+            version = newest_folder(self.models_dir, prefix, required)
+            current = getattr(self, attr)
+            if version is None or version in self._failed or (current and current.version == version):
+                continue
+            started = time.perf_counter()
+            try:
+                loaded = loader(self.models_dir, version)
+            except Exception as exc:  # a broken artifact must not take the service down
+                self._failed.add(version)
+                log.error(json.dumps({"event": "model_load_failed", "version": version, "error": str(exc)[:300]}))
+                continue
+            setattr(self, attr, loaded)  # one assignment: requests see the old or the new, never a mix
+            log.info(json.dumps({"event": "model_loaded", "version": version,
+                                 "seconds": round(time.perf_counter() - started, 2)}))
