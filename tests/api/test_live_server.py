@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from storelift.api import start_server
+from storelift.api import ServeSettings, start_server
 from storelift.online import OnlineStore
 
 TOTAL_EVENTS = 50_000
@@ -153,3 +153,34 @@ def test_consent_change_is_seen_at_once_by_the_other_worker(live_workspace, tmp_
                 if crossed:
                     break
     assert crossed, "no read was served by a different worker than its write"
+
+
+def test_withdrawn_consent_makes_the_next_recommendation_non_personalized_on_any_worker(live_workspace, tmp_path):
+    from api.conftest import save_served_models
+
+    save_served_models(live_workspace / "models")
+    key = _key(live_workspace, "consent", "read")
+    headers = {"Authorization": f"Bearer {key}", "Connection": "close"}  # a new connection, so any worker
+    log_path = tmp_path / "serve.log"
+    pairs = []
+    with start_server(live_workspace, workers=2, log_path=log_path,
+                      settings=ServeSettings(holdout_share=0.0)) as server:
+        for round_ in range(100):
+            granted = round_ % 2 == 0
+            put = httpx.put(f"{server.url}/v1/customers/gardener3/consent", headers=headers,
+                            json={"purposes": {"personalization": granted}})
+            assert put.status_code == 200
+            got = httpx.get(f"{server.url}/v1/recommendations/gardener3", params={"k": 3}, headers=headers)
+            assert got.status_code == 200, got.text
+            answer = got.json()
+            assert answer["personalized"] is granted, f"round {round_}: answered from an old consent"
+            assert all(item["item_id"].startswith("g" if granted else "k") for item in answer["items"])
+            pairs.append((put.headers["x-request-id"], got.headers["x-request-id"]))
+            if round_ >= 10 and round_ % 10 == 0:
+                time.sleep(0.2)
+                processes = _request_processes(log_path)
+                crossed = [p for p in pairs if p[0] in processes and p[1] in processes
+                           and processes[p[0]] != processes[p[1]]]
+                if crossed:
+                    break
+    assert crossed, "no recommendation was served by a different worker than the consent change"
