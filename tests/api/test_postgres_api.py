@@ -36,3 +36,19 @@ def test_consent_and_erasure_on_postgres(pg_api):
 
 def test_health_reports_postgres(pg_api):
     assert pg_api.client.get("/health").json()["store"] == "postgres"
+
+
+def test_decisions_on_postgres(make_api, online_postgres_database):
+    api = make_api(online_url=f"{online_postgres_database}?schema=api_{uuid.uuid4().hex[:10]}", holdout_share=0.0,
+                   variant_cap_per_day=1)
+    api.client.put("/v1/customers/gardener2/consent", json={"purposes": {"personalization": True}},
+                   headers=api.headers("admin"))
+    answer = api.client.get("/v1/recommendations/gardener2", params={"k": 3}, headers=api.headers("read")).json()
+    assert answer["personalized"] is True
+    body = {"customer_id": "gardener2", "placement": "hero", "variants": ["a", "b"]}
+    first = api.client.post("/v1/decide", json=body, headers=api.headers("read")).json()
+    second = api.client.post("/v1/decide", json=body, headers=api.headers("read")).json()
+    assert first["variant"] in ("a", "b") and second["variant"] is None  # the cap of one per day
+    with api.store.db.read() as session:
+        ids = {r["decision_id"] for r in session.execute("SELECT decision_id FROM decisions").fetchall()}
+    assert ids == {answer["decision_id"], first["decision_id"], second["decision_id"]}
