@@ -169,6 +169,11 @@ def test_partial_selection_orders_exactly_as_a_full_sort_with_ties_and_caps(seed
         order, complete = best_first(values, allowed, size, positive_only)
         assert complete == (full.size <= size)
         assert order.tolist() == full[:order.size].tolist() and order.size >= min(size, full.size)
+        listed, listed_complete = best_first(values, allowed, size, positive_only, candidates=np.arange(n)[::-1])
+        assert listed.tolist() == order.tolist() and listed_complete == complete
+        some = rng.choice(n, size=max(1, n // 3), replace=False)
+        inside = best_first(values, allowed, n, positive_only, candidates=some)[0]
+        assert inside.tolist() == [c for c in full.tolist() if c in set(some.tolist())]
     vendors = np.array([f"v{v}" for v in rng.integers(0, 3, n)], dtype=object)
     empty = np.full(n, None, dtype=object)
     catalog = ItemCatalog(pd.Index(range(n)), empty, empty, empty, vendors, np.ones(n, bool))

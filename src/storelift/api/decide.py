@@ -12,6 +12,7 @@ Every answer about a customer goes through `decide_recommendations` or `decide_v
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import dataclass
@@ -34,7 +35,13 @@ class DecisionPolicy:
     variant_cap_per_day: int | None = 3
 
     def experiment(self, initiative: str, arms=(("treatment", 1.0),)) -> Experiment:
-        return Experiment(initiative, arms=tuple(arms), holdout_share=self.holdout_share)
+        return _experiment(initiative, tuple(arms), self.holdout_share)
+
+
+@functools.lru_cache(maxsize=4096)
+def _experiment(initiative: str, arms: tuple, holdout_share: float) -> Experiment:
+    """Experiments are immutable: one per definition, so its bucket ranges are worked out once."""
+    return Experiment(initiative, arms=arms, holdout_share=holdout_share)
 
 
 def new_decision_id() -> str:

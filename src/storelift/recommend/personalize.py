@@ -91,7 +91,7 @@ class Personalizer:
             raise RecommendModelError(f"k is {k!r}; pass a positive integer number of items")
         session_items = check_session_items(session_items)
         allowed = self._sellable.copy()
-        history = None
+        history, candidates = None, None
         if not consent:
             source, scores = "popular", None
         else:
@@ -100,16 +100,17 @@ class Personalizer:
                 row = int(self.interactions.users.get_loc(customer_id))
                 history = self.interactions.matrix[row]
                 session = history_vector(self.interactions, session_items) if session_items else None
-                scores = None
+                scores, candidates = None, None
                 if session is not None and session.nnz:
                     try:
                         scores = self.model.score_history(history + session)[0]
                         history = history + session
                     except RecommendModelError:  # cannot fold in: the customer's fitted history alone
                         pass
-                if scores is None:
-                    scores = self._retrieved(row, history, k) if self.index is not None else \
-                        self.model.scores([row])[0]
+                if scores is None and self.index is not None:
+                    scores, candidates = self._retrieved(row, history, k)
+                elif scores is None:
+                    scores = self.model.scores([row])[0]
                 source = type(self.model).__name__
             elif len(session_items):
                 history = history_vector(self.interactions, session_items)
@@ -126,27 +127,29 @@ class Personalizer:
                 allowed[recently_bought(purchases, self.interactions.items, now, self.rules.repurchase_days)] = False
             if history is not None and self.rules.exclude_seen:
                 allowed[history.indices] = False
-        return self._ranked(scores, source, allowed, history, k)
+        return self._ranked(scores, source, allowed, history, k, candidates)
 
-    def _retrieved(self, row: int, history: sp.csr_matrix, k: int) -> np.ndarray:
-        """Scores of the index's best candidates for a known customer (others -inf): enough for k after
-        the rules in all but unusual lists; when the rules leave fewer, the popular list fills in."""
-        fetch = 8 * k + 64
+    def _retrieved(self, row: int, history: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Scores of the index's best candidates for a known customer (others -inf), and those item
+        columns: enough for k after the rules in all but unusual lists; when the rules leave fewer,
+        the popular list fills in."""
+        fetch = 4 * k + 32
         seen = np.sort(history.indices).astype(np.int64) if self.rules.exclude_seen else np.empty(0, np.int64)
         rows, values = self.index.search(self.model.user_factors_[row], fetch, exclude=[seen])
         scores = np.full(self.interactions.n_items, -np.inf, dtype=np.float32)
         found = rows[0] >= 0
         scores[rows[0][found]] = values[0][found]
-        return scores
+        return scores, rows[0][found]
 
-    def _ranked(self, scores, source: str, allowed: np.ndarray, history, k: int) -> list[dict]:
+    def _ranked(self, scores, source: str, allowed: np.ndarray, history, k: int, candidates=None) -> list[dict]:
         popular = self.popular.item_scores_
         chosen = np.empty(0, dtype=np.int64)
         sources: list[str] = []
         values: list[float] = []
         if scores is not None:
             scores = np.asarray(scores)
-            chosen = capped_top(scores, allowed, k, self.catalog, self.rules, positive_only=True)
+            chosen = capped_top(scores, allowed, k, self.catalog, self.rules, positive_only=True,
+                                candidates=candidates)
             sources += [source] * len(chosen)
             values += scores[chosen].astype(np.float64).tolist()
         if len(chosen) < k:  # back-fill from the popular list, under the same rules and caps
@@ -198,14 +201,22 @@ class Personalizer:
         return reasons
 
 
-def best_first(values: np.ndarray, allowed: np.ndarray, size: int, positive_only: bool) -> tuple[np.ndarray, bool]:
+def best_first(values: np.ndarray, allowed: np.ndarray, size: int, positive_only: bool,
+               candidates: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
     """At least `size` (when there are) allowed columns with the highest finite values, best first,
     ties to the lower column; and whether that is every eligible column. Partial selection first, so
-    a 100k-item catalog costs a partition, not a sort."""
-    eligible = allowed & np.isfinite(values)
-    if positive_only:
-        eligible &= values > 0
-    candidates = np.flatnonzero(eligible)
+    a 100k-item catalog costs a partition, not a sort; `candidates` (item columns) limits the look to
+    those, e.g. what an index retrieved."""
+    if candidates is None:
+        eligible = allowed & np.isfinite(values)
+        if positive_only:
+            eligible &= values > 0
+        candidates = np.flatnonzero(eligible)
+    else:
+        candidates = np.unique(np.asarray(candidates, dtype=np.int64))
+        picked = values[candidates]
+        keep = allowed[candidates] & np.isfinite(picked)
+        candidates = candidates[keep & (picked > 0) if positive_only else keep]
     complete = candidates.size <= size
     if not complete:
         picked = values[candidates]
@@ -215,13 +226,14 @@ def best_first(values: np.ndarray, allowed: np.ndarray, size: int, positive_only
 
 
 def capped_top(values: np.ndarray, allowed: np.ndarray, k: int, catalog: ItemCatalog, rules: RecommendationRules,
-               *, positive_only: bool, before: np.ndarray | None = None) -> np.ndarray:
+               *, positive_only: bool, before: np.ndarray | None = None,
+               candidates: np.ndarray | None = None) -> np.ndarray:
     """The best allowed columns by `values` that the diversity caps let through after `before` (items
     already in the list, which count toward the caps), up to k - len(before)."""
     before = np.empty(0, dtype=np.int64) if before is None else before
     size = 4 * k + 16
     while True:
-        order, complete = best_first(values, allowed, size, positive_only)
+        order, complete = best_first(values, allowed, size, positive_only, candidates)
         kept = apply_caps(np.concatenate([before, order]), catalog, rules, k)[len(before):]
         if complete or len(before) + len(kept) == k:
             return kept.astype(np.int64)
