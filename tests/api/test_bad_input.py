@@ -54,6 +54,7 @@ def test_empty_body_is_422(api):
     ({"event": None}, "event", "needs event"),
     ({"userId": None}, "userId", "userId or anonymousId"),
     ({"properties": {"price": "9.50"}}, "properties.price", "number"),
+    ({"properties": {"total": 10**400}}, "properties.total", "beyond any amount"),
     ({"properties": {"currency": "EURO"}}, "properties.currency", "ISO 4217"),
     ({"properties": {"product_id": {"id": 1}}}, "properties.product_id", "string"),
     ({"properties": "none"}, "properties", "must be"),

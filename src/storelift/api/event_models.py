@@ -6,6 +6,8 @@ custom_events), so the models are built per app by `event_models`.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal, Union
@@ -56,12 +58,22 @@ def timestamp_type(max_future: timedelta):
                                      "description": "ISO 8601 with a time zone, e.g. 2024-05-01T12:00:00Z."})]
 
 
+def _is_finite_money(v: int | float) -> bool:
+    try:
+        return math.isfinite(float(v))
+    except OverflowError:  # an integer beyond float range
+        return False
+
+
 def check_properties(props: dict[str, Any], event: str | None) -> dict[str, Any]:
     """The properties storelift reads must have usable types; the rest pass through as JSON."""
     for key in VALUE_KEYS:
         v = props.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
             raise problem("invalid_value", f"properties.{key} must be a number, not {v!r}", f"properties.{key}")
+        if v is not None and not _is_finite_money(v):
+            raise problem("invalid_value", f"properties.{key} is {str(v)[:40]}, beyond any amount of money; send the "
+                                          "amount as a plain number", f"properties.{key}")
     currency = props.get("currency")
     if currency is not None and (not isinstance(currency, str) or currency.upper() not in ISO_CURRENCIES):
         raise problem("invalid_currency", f"properties.currency {currency!r} is not an ISO 4217 code; send e.g. "
