@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -23,9 +24,16 @@ def _grant(api, customer, granted=True):
     assert response.status_code == 200, response.text
 
 
-def _decision(api, decision_id):
-    with api.store.db.read() as session:
-        return dict(session.execute("SELECT * FROM decisions WHERE decision_id = ?", (decision_id,)).fetchone())
+def _decision(api, decision_id, timeout_s=5.0):
+    """The decision's row, once the group commit that follows the answer has written it."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with api.store.db.read() as session:
+            row = session.execute("SELECT * FROM decisions WHERE decision_id = ?", (decision_id,)).fetchone()
+        if row is not None or time.monotonic() > deadline:
+            assert row is not None, f"decision {decision_id} was never written"
+            return dict(row)
+        time.sleep(0.01)
 
 
 def test_withdrawing_consent_changes_the_very_next_answer_to_the_popular_list(make_api):
@@ -170,3 +178,24 @@ def test_a_repeated_single_value_parameter_is_refused(api):
     assert response.status_code == 422 and "'k' is given 2 times" in response.json()["error"]["message"]
     listed = api.client.get("/v1/recommendations/C1?session_items=g0&session_items=g1", headers=api.headers("read"))
     assert listed.status_code == 200
+
+
+def test_the_fast_path_answers_exactly_as_the_route(make_api):
+    from storelift.api.fast_path import parse_request
+
+    api = make_api(holdout_share=0.0)
+    _grant(api, "gardener4")
+    params = {"k": 4, "placement": "pdp", "session_items": ["g1"], "context": "mobile"}
+    fresh = api.store.create_api_key("fresh", ["read"], rate_limit_per_s=0)[1]
+    headers = {"Authorization": f"Bearer {fresh}"}
+    by_route = api.client.get("/v1/recommendations/gardener4", params=params, headers=headers)  # key not cached yet
+    by_fast_path = api.client.get("/v1/recommendations/gardener4", params=params, headers=headers)
+    assert by_route.status_code == by_fast_path.status_code == 200
+    first, second = by_route.json(), by_fast_path.json()
+    assert first.pop("decision_id") != second.pop("decision_id")
+    assert first == second
+    assert _decision(api, by_fast_path.json()["decision_id"])["placement"] == "pdp"
+    scope = {"method": "GET", "path": "/v1/recommendations/C1", "query_string": b""}
+    assert parse_request(scope)["k"] == 10
+    for bad in (b"k=0", b"k=101", b"k=x", b"k=1&k=2", b"placement=a%20b", b"other=1"):
+        assert parse_request({**scope, "query_string": bad}) is None, bad  # left to the route's errors

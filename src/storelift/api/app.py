@@ -22,6 +22,7 @@ from .errors import install_error_handlers
 from .event_models import event_models
 from .middleware import BodySizeLimit, RequestObserver
 from .decide import DecisionPolicy
+from .fast_path import RecommendationFastPath
 from .routes_customers import router as customers_router
 from .routes_decisions import router as decisions_router
 from .served_models import ServedModels
@@ -98,6 +99,7 @@ def create_app(workspace_path: Path | str, settings: ServeSettings | None = None
     app.include_router(customers_router)
     app.include_router(decisions_router)
     app.include_router(ops_router(settings.public_metrics))
+    app.add_middleware(RecommendationFastPath)  # innermost: logged, counted and size-limited like every request
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestObserver)  # added last: outermost, so it sees every response
     return app

@@ -34,6 +34,12 @@ class KeyCache:
         self._entries: dict[str, tuple[ApiKey, float]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, text: str) -> ApiKey | None:
+        """The key if this worker validated it within the TTL (no store read); None otherwise."""
+        with self._lock:
+            hit = self._entries.get(text)
+        return hit[0] if hit is not None and hit[1] > self.clock() else None
+
     async def authenticate(self, text: str) -> ApiKey:
         now = self.clock()
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -11,6 +12,8 @@ from .database import Database, OnlineURL, open_database, utc_now
 from .events import EventRecord, count_events
 from .tables import ensure_tables
 from .writer import EventWriter, WriteResult
+
+log = logging.getLogger("storelift.online")
 
 TABLES = ("events", "identities", "consents", "decisions", "erasure_requests", "api_keys")
 
@@ -90,6 +93,10 @@ class OnlineStore:
         """Write one decision in the next group commit (shared with events) and await it."""
         await self.writer.write_decisions_async([decision])
 
+    def record_decision_soon(self, decision: decisions.DecisionRecord) -> None:
+        """Queue one decision for the next group commit without waiting for it (failures are logged)."""
+        self.writer.submit((), [decision]).add_done_callback(_log_failed_decision)
+
     def count_decisions(self, customer_id: str, placement: str, since: datetime) -> int:
         return decisions.count_decisions(self.db, customer_id, placement, since)
 
@@ -128,3 +135,8 @@ class OnlineStore:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _log_failed_decision(future) -> None:
+    if future.exception() is not None:
+        log.error("a decision row could not be written: %s", future.exception())
