@@ -274,6 +274,11 @@ from .cli_serve import app as serve_app  # noqa: E402
 
 app.add_typer(serve_app, name="serve")
 
+# return on investment, planned or measured against the holdout
+from .cli_roi import roi as roi_command  # noqa: E402
+
+app.command("roi")(roi_command)
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app()

@@ -104,3 +104,11 @@ def test_decisions_ride_the_group_commit_and_are_counted_for_frequency_caps(stor
     assert store.count_decisions("C1", "hero", since=start + timedelta(hours=2)) == 3
     assert store.count_decisions("C1", "cart", since=start) == 0
     assert store.count_decisions("C2", "hero", since=start) == 0
+
+
+def test_a_group_of_decisions_counts_only_the_new_ones(store):
+    rows = [DecisionRecord(f"g{i}", datetime(2024, 5, 1, tzinfo=timezone.utc), "C1", "recommendations", "home",
+                           "treatment", True, None, "{}", "x") for i in range(4)]
+    assert store.record_decisions(rows[:2]) == 2
+    assert store.record_decisions(rows) == 2  # two were there already
+    assert store.count("decisions") == 4

@@ -139,9 +139,8 @@ def consent_of(db: Database, customer_id: str, history_limit: int = 100) -> Cust
 def has_consent(db: Database, customer_id: str, purpose: str) -> bool:
     """Whether `purpose` may be used for this customer now (no record, or erasure pending: no)."""
     _check_purposes([purpose])
-    with db.read() as session:  # one query: it runs on every decision
-        row = session.execute(
-            "SELECT (SELECT granted FROM consents WHERE customer_id = ? AND purpose = ? ORDER BY id DESC LIMIT 1) "
-            "AS granted, EXISTS (SELECT 1 FROM erasure_requests WHERE customer_id = ? AND status = 'queued') "
-            "AS erasing", (customer_id, purpose, customer_id)).fetchone()
+    row = db.query_one(  # one statement: it runs on every decision
+        "SELECT (SELECT granted FROM consents WHERE customer_id = ? AND purpose = ? ORDER BY id DESC LIMIT 1) "
+        "AS granted, EXISTS (SELECT 1 FROM erasure_requests WHERE customer_id = ? AND status = 'queued') "
+        "AS erasing", (customer_id, purpose, customer_id))
     return bool(row["granted"]) and not bool(row["erasing"])

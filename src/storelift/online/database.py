@@ -128,6 +128,12 @@ class Database:
     def read(self) -> contextlib.AbstractContextManager[Session]:
         raise NotImplementedError
 
+    def query_one(self, sql: str, params: Sequence[Any] = ()) -> Mapping[str, Any] | None:
+        """The first row of one read statement (a statement is consistent on its own: no transaction
+        needs opening around it)."""
+        with self.read() as session:
+            return session.execute(sql, params).fetchone()
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -208,6 +214,10 @@ class SqliteDatabase(Database):
                 if conn.in_transaction:  # also when COMMIT itself failed (e.g. a full disk)
                     conn.execute("ROLLBACK")
                 raise
+
+    def query_one(self, sql: str, params: Sequence[Any] = ()) -> Mapping[str, Any] | None:
+        with self._errors():  # autocommit: one statement, no BEGIN/COMMIT round trips
+            return self._connection().execute(self.translate(sql), params).fetchone()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -41,15 +42,17 @@ class _Pending:
     records: Sequence[EventRecord]
     future: Future
     decisions: Sequence[DecisionRecord] = ()
+    awaited: bool = True  # someone waits for this commit: the group must not linger
 
 
 class EventWriter:
     """A thread that drains the queue of pending writes and commits them in groups."""
 
     def __init__(self, db: Database, max_group_rows: int = 5_000,
-                 on_commit: Callable[[int, int], None] | None = None):
+                 on_commit: Callable[[int, int], None] | None = None, decision_linger_s: float = 0.05):
         self.db = db
         self.max_group_rows = max_group_rows
+        self.decision_linger_s = decision_linger_s  # how long a group of decision rows alone gathers more
         self.on_commit = on_commit  # called with (requests, rows) after each committed group
         self._queue: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -70,14 +73,16 @@ class EventWriter:
     def is_running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def submit(self, records: Sequence[EventRecord], decisions: Sequence[DecisionRecord] = ()) -> Future:
-        """Queue `records` (and decision rows); the future gives a WriteResult once they are committed."""
+    def submit(self, records: Sequence[EventRecord], decisions: Sequence[DecisionRecord] = (),
+               awaited: bool = True) -> Future:
+        """Queue `records` (and decision rows); the future gives a WriteResult once they are committed.
+        awaited=False: nobody waits, so the commit may gather more rows for a moment first."""
         future: Future = Future()
         if not records and not decisions:
             future.set_result(WriteResult(0, 0, 0))
             return future
         self.start()
-        self._queue.put(_Pending(list(records), future, list(decisions)))
+        self._queue.put(_Pending(list(records), future, list(decisions), awaited))
         return future
 
     async def write_decisions_async(self, decisions: Sequence[DecisionRecord]) -> None:
@@ -109,9 +114,13 @@ class EventWriter:
             if item is _STOP:
                 break
             group, rows = [item], len(item.records) + len(item.decisions)
+            # nobody waits on rows queued with awaited=False (decision rows of answered lists): let them
+            # gather for a moment, so one commit carries many; the first awaited write ends the wait
+            linger_until = 0.0 if item.awaited else time.monotonic() + self.decision_linger_s
             while rows < self.max_group_rows:
+                wait_s = linger_until - time.monotonic()
                 try:
-                    item = self._queue.get_nowait()
+                    item = self._queue.get(timeout=wait_s) if wait_s > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if item is _STOP:
@@ -119,6 +128,8 @@ class EventWriter:
                     break
                 group.append(item)
                 rows += len(item.records) + len(item.decisions)
+                if item.awaited:
+                    linger_until = 0.0
             self._commit_group(group)
 
     def _commit_group(self, group: list[_Pending]) -> None:
