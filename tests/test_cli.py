@@ -50,6 +50,10 @@ def test_demo_runs_end_to_end(tmp_path):
     assert "readiness by capability" in result.output
     tables = runner.invoke(app, ["tables", "-w", str(tmp_path / "demo")])
     assert "order_lines" in tables.output and " 0 " not in tables.output.split("order_lines")[1].split("\n")[0]
+    measurement = tmp_path / "demo" / "reports" / "measurement.html"
+    assert "planted effect" in result.output and "ROI" in result.output
+    page = measurement.read_text()
+    assert "Campaign readout" in page and "Shapley" in page and "Return on investment" in page
 
 
 def test_demo_scores_customers_and_the_customers_commands_read_them(tmp_path):

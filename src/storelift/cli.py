@@ -225,7 +225,7 @@ def demo(
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
     """The main job end to end on the embedded warehouse: synthesize a store, ingest it, audit it, score customers,
-    recommend products."""
+    recommend products, measure a campaign's lift and ROI."""
     from .cli_customers import print_risk, print_segments, run_scoring
     from .synth import generate_store
 
@@ -248,11 +248,16 @@ def demo(
         from .cli_recommend import demo_recommendations
 
         recommend_folder, recommend_path = demo_recommendations(ws)
+        console.rule("6. proof of lift: the e-mail campaign against its control group, ROI, attribution")
+        from .cli_measure import demo_measurement
+
+        measure_path = demo_measurement(ws, data / "ground_truth")
     except StoreliftError as exc:
         _fail(exc)
     console.rule("done")
     console.print(f"workspace: {ws.root}\nmodels:    {models}\n           {recommend_folder}\nreports:   [bold]{path}[/]\n"
-                  f"           [bold]{customers_path}[/]\n           [bold]{recommend_path}[/]")
+                  f"           [bold]{customers_path}[/]\n           [bold]{recommend_path}[/]\n"
+                  f"           [bold]{measure_path}[/]")
 
 
 @app.command()
