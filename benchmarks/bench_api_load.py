@@ -13,7 +13,7 @@ GET /v1/recommendations/{id}?k=20 at a fixed rate for --seconds after a 5 s warm
 are known customers drawn uniformly, 10% unknown visitors. Latency is measured from each request's
 scheduled send time, so a stalled server cannot hide queueing (no coordinated omission). Every
 answer other than 200 counts as an error. Ingest: 16 connections post batches of 100 Segment
-events with fresh messageIds as fast as acknowledgements come back; the rate counts acknowledged
+events (--ingest-batch) with fresh messageIds as fast as acknowledgements come back; the rate counts acknowledged
 (committed) events. Client and server share the machine's cores. Writes benchmarks/out/api_load.json.
 """
 
@@ -198,10 +198,11 @@ def recommendation_paths(seed: int = 2):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rates", type=float, nargs="+", default=[200, 500, 1000])
+    parser.add_argument("--rates", type=float, nargs="*", default=[200, 500, 1000])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--ingest-seconds", type=float, default=15.0)
+    parser.add_argument("--ingest-batch", type=int, default=100, help="events per POST /v1/events (Segment: up to 500)")
     args = parser.parse_args()
 
     from storelift.api.launch import start_server
@@ -227,12 +228,12 @@ def main() -> None:
             results["recommendations"].append(row)
             print(f"  {rate:>6.0f} rps: p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms, "
                   f"errors {row['errors']} of {row['sent']}", flush=True)
-        results["ingest"] = asyncio.run(ingest(port, key, args.ingest_seconds))
+        results["ingest"] = asyncio.run(ingest(port, key, args.ingest_seconds, batch=args.ingest_batch))
         print(f"  ingest: {results['ingest']['events_per_s']:,} events/s durable "
               f"({results['ingest']['errors']} errors)", flush=True)
     finally:
         server.stop()
-    out = HERE / "out" / "api_load.json"
+    out = HERE / "out" / ("api_load.json" if args.rates else f"api_ingest_batch{args.ingest_batch}.json")
     out.write_text(json.dumps(results, indent=2))
     print(f"wrote {out}")
 
