@@ -54,6 +54,7 @@ def test_demo_runs_end_to_end(tmp_path):
     assert "planted effect" in result.output and "ROI" in result.output
     page = measurement.read_text()
     assert "Campaign readout" in page and "Shapley" in page and "Return on investment" in page
+    assert "Qini curve" in page and "Response curves" in page and "Marketing mix" in page
 
 
 def test_demo_scores_customers_and_the_customers_commands_read_them(tmp_path):

@@ -37,10 +37,38 @@ def attribution_figure(attribution: pd.DataFrame) -> go.Figure:
     return fig
 
 
+def qini_figure(qini: pd.DataFrame) -> go.Figure:
+    """Incremental conversions against the share of customers targeted, per ranking, beside random."""
+    fig = go.Figure()
+    for ranking, rows in qini.groupby("ranking", sort=False):
+        fig.add_trace(go.Scatter(x=rows["share"], y=rows["qini"], mode="lines", name=str(ranking)))
+    first = qini[qini["ranking"] == qini["ranking"].iat[0]]
+    fig.add_trace(go.Scatter(x=first["share"], y=first["random"], mode="lines", name="random",
+                             line={"dash": "dash", "color": "#8c959f"}))
+    fig.update_layout(title="Qini curve: extra conversions by share of customers targeted", **LAYOUT)
+    fig.update_xaxes(tickformat=".0%")
+    return fig
+
+
+def response_figure(curves: pd.DataFrame) -> go.Figure:
+    """Each channel's revenue contribution as its spend is scaled (1 = the current spend)."""
+    fig = go.Figure()
+    for channel, rows in curves.groupby("channel", sort=False):
+        fig.add_trace(go.Scatter(x=rows["spend_multiplier"], y=rows["contribution"], mode="lines", name=str(channel)))
+    fig.add_vline(x=1, line_color="#8c959f", line_dash="dash")
+    fig.update_layout(title="Response curves: contribution as spend is scaled", **LAYOUT)
+    fig.update_xaxes(title="spend / current spend")
+    return fig
+
+
 def write_measurement_report(path: Path, readout: pd.DataFrame, roi: pd.DataFrame, campaign: dict,
-                             attribution: pd.DataFrame, *, cost: float, store_name: str) -> Path:
+                             attribution: pd.DataFrame, *, cost: float, store_name: str,
+                             qini: pd.DataFrame | None = None, mix_summary: pd.DataFrame | None = None,
+                             response_curves: pd.DataFrame | None = None) -> Path:
     """readout: measure.treatment_readout rows; roi: measure.roi_readout; campaign: name, start, end,
-    true_effect (None when unknown); attribution: attribution.compare_attribution."""
+    true_effect (None when unknown); attribution: attribution.compare_attribution; qini:
+    experiments.qini_curve rows with a ranking column; mix_summary / response_curves: a fitted
+    MarketingMixModel's channel summary (with true_roas when known) and response curves."""
     report = Report(f"{store_name}: proof of lift", "Randomized campaign readout, ROI and attribution")
     report.add_heading("Campaign readout")
     conv = readout.set_index("metric").loc["converted"]
@@ -67,4 +95,17 @@ def write_measurement_report(path: Path, readout: pd.DataFrame, roi: pd.DataFram
                     "to conversion rates, against customers no channel reached.", muted=True)
     report.add_figure(attribution_figure(attribution), height_px=400)
     report.add_table(attribution, caption="Every model on the same click paths (30-day lookback).")
+    if qini is not None:
+        report.add_heading("Who to target")
+        report.add_text("An uplift model ranks customers by how much the e-mail changes their chance to buy; "
+                        "the Qini curve counts the extra conversions as more of the ranked list is targeted, "
+                        "measured on customers the model did not see.", muted=True)
+        report.add_figure(qini_figure(qini), height_px=380)
+    if mix_summary is not None and response_curves is not None:
+        report.add_heading("Marketing mix")
+        report.add_text("Geometric adstock and Hill saturation per channel, fitted on a two-year daily series "
+                        "whose channel effects are planted, so the fitted ROAS can be checked against the truth.",
+                        muted=True)
+        report.add_table(mix_summary, caption="Fitted vs true return on ad spend per channel.")
+        report.add_figure(response_figure(response_curves), height_px=400)
     return report.write(path)
