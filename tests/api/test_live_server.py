@@ -131,6 +131,13 @@ def _request_processes(log_path) -> dict[str, int]:
     return out
 
 
+def _crossed(pairs, log_path) -> list:
+    """The (write, read) request pairs that two different workers served, by the access log."""
+    time.sleep(0.2)  # let the log lines land
+    processes = _request_processes(log_path)
+    return [p for p in pairs if p[0] in processes and p[1] in processes and processes[p[0]] != processes[p[1]]]
+
+
 def test_consent_change_is_seen_at_once_by_the_other_worker(live_workspace, tmp_path):
     key = _key(live_workspace, "consent", "read")
     headers = {"Authorization": f"Bearer {key}", "Connection": "close"}  # a new connection, so any worker
@@ -145,14 +152,9 @@ def test_consent_change_is_seen_at_once_by_the_other_worker(live_workspace, tmp_
             got = httpx.get(f"{server.url}/v1/customers/C-77/consent", headers=headers)
             assert got.json()["personalization_allowed"] is granted, f"round {round_}: read an old consent"
             pairs.append((put.headers["x-request-id"], got.headers["x-request-id"]))
-            if round_ >= 10 and round_ % 10 == 0:
-                time.sleep(0.2)  # let the log lines land, then see whether both workers took part
-                processes = _request_processes(log_path)
-                crossed = [p for p in pairs if p[0] in processes and p[1] in processes
-                           and processes[p[0]] != processes[p[1]]]
-                if crossed:
-                    break
-    assert crossed, "no read was served by a different worker than its write"
+            if round_ >= 10 and round_ % 10 == 0 and _crossed(pairs, log_path):
+                break
+    assert _crossed(pairs, log_path), "no read was served by a different worker than its write"
 
 
 def test_withdrawn_consent_makes_the_next_recommendation_non_personalized_on_any_worker(live_workspace, tmp_path):
@@ -176,11 +178,6 @@ def test_withdrawn_consent_makes_the_next_recommendation_non_personalized_on_any
             assert answer["personalized"] is granted, f"round {round_}: answered from an old consent"
             assert all(item["item_id"].startswith("g" if granted else "k") for item in answer["items"])
             pairs.append((put.headers["x-request-id"], got.headers["x-request-id"]))
-            if round_ >= 10 and round_ % 10 == 0:
-                time.sleep(0.2)
-                processes = _request_processes(log_path)
-                crossed = [p for p in pairs if p[0] in processes and p[1] in processes
-                           and processes[p[0]] != processes[p[1]]]
-                if crossed:
-                    break
-    assert crossed, "no recommendation was served by a different worker than the consent change"
+            if round_ >= 10 and round_ % 10 == 0 and _crossed(pairs, log_path):
+                break
+    assert _crossed(pairs, log_path), "no recommendation was served by a different worker than the consent change"

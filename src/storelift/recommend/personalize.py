@@ -133,7 +133,7 @@ class Personalizer:
         """Scores of the index's best candidates for a known customer (others -inf), and those item
         columns: enough for k after the rules in all but unusual lists; when the rules leave fewer,
         the popular list fills in."""
-        fetch = 4 * k + 32
+        fetch = 2 * k + 16
         seen = np.sort(history.indices).astype(np.int64) if self.rules.exclude_seen else np.empty(0, np.int64)
         rows, values = self.index.search(self.model.user_factors_[row], fetch, exclude=[seen])
         scores = np.full(self.interactions.n_items, -np.inf, dtype=np.float32)
