@@ -279,6 +279,10 @@ from .cli_serve import app as serve_app  # noqa: E402
 
 app.add_typer(serve_app, name="serve")
 
+from .cli_governance import app as governance_app  # noqa: E402
+
+app.add_typer(governance_app, name="governance")
+
 # return on investment, planned or measured against the holdout
 from .cli_roi import roi as roi_command  # noqa: E402
 

@@ -41,6 +41,7 @@ def run_scoring(ws: Workspace, as_of: str | None = None, **kw):
     """Score every customer, write customer_scores, save the models and the HTML report."""
     from .artifacts import CUSTOMER_SCORES_SNAPSHOT, save_models
     from .customers.scoring import score_customers
+    from .governance import append_audit, local_actor
     from .reports.customers_report import write_customer_report
 
     when = resolve_as_of(workspace_orders(ws), as_of)
@@ -56,6 +57,8 @@ def run_scoring(ws: Workspace, as_of: str | None = None, **kw):
                                    "seconds": result.seconds})
         # the snapshot the HTTP service reads (GET /v1/customers/{id}) without opening the warehouse
         result.scores.to_parquet(folder / CUSTOMER_SCORES_SNAPSHOT, index=False)
+        append_audit(ws, local_actor(), "customers.scored", result.model_version,
+                     {"customers": len(result.scores), "as_of": str(result.as_of), "folder": folder.name})
         path = write_customer_report(result, ws.reports_dir / "customers.html", store_name=ws.config.name)
     return result, folder, path
 

@@ -120,6 +120,10 @@ def run_fit(ws: Workspace, model: str = "ease", as_of=None, half_life: float | N
 
         with console.status(f"indexing {interactions.n_items:,} item vectors for serving"):
             InnerProductIndex("hnsw").fit(chosen.item_factors_).save(folder / ITEM_INDEX_FILE)
+    from .governance import append_audit, local_actor
+
+    append_audit(ws, local_actor(), "recommend.trained", version,
+                 {"model": type(chosen).__name__, "users": interactions.n_users, "items": interactions.n_items})
     console.print(f"{type(chosen).__name__} fitted on {interactions.n_users:,} customers x {interactions.n_items:,} "
                   f"items ({interactions.matrix.nnz:,} interactions)")
     return folder
