@@ -1,9 +1,12 @@
-"""Governance: the tamper-evident audit trail (consent, erasure, fairness and approvals build on it)."""
+"""Governance: the tamper-evident audit trail and drift monitoring (consent, erasure, fairness and approvals
+build on them)."""
 
 from .audit_log import (
     AuditLogError, append_audit, chained_entry, entry_hash, local_actor, verify_chain, verify_workspace,
 )
+from .drift import DRIFT_COLUMNS, DriftError, drift_report, population_stability_index, retrain_needed
 
 __all__ = [
+    "DRIFT_COLUMNS", "DriftError", "drift_report", "population_stability_index", "retrain_needed",
     "AuditLogError", "append_audit", "chained_entry", "entry_hash", "local_actor", "verify_chain", "verify_workspace",
 ]
