@@ -4,9 +4,11 @@ build on them)."""
 from .audit_log import (
     AuditLogError, append_audit, chained_entry, entry_hash, local_actor, verify_chain, verify_workspace,
 )
+from .consent import ConsentError, consenting_audience
 from .drift import DRIFT_COLUMNS, DriftError, drift_report, population_stability_index, retrain_needed
 
 __all__ = [
+    "ConsentError", "consenting_audience",
     "DRIFT_COLUMNS", "DriftError", "drift_report", "population_stability_index", "retrain_needed",
     "AuditLogError", "append_audit", "chained_entry", "entry_hash", "local_actor", "verify_chain", "verify_workspace",
 ]

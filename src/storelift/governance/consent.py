@@ -1,0 +1,31 @@
+"""Consent enforced on every audience: a campaign or export reaches only customers whose consent for
+the purpose is in force at the moment the audience is drawn (the latest record per customer and
+purpose; a withdrawal wins a tie; no record means no consent)."""
+
+from __future__ import annotations
+
+import ibis
+
+from ..audit.coverage import latest_consents
+from ..errors import StoreliftError
+from ..schema import CONSENT_PURPOSES
+
+
+class ConsentError(StoreliftError, ValueError):
+    """An audience was asked for with an unknown purpose or without a customer id column."""
+
+
+def consenting_audience(audience: ibis.Table, consents: ibis.Table, purpose: str, as_of=None,
+                        customer_col: str = "customer_id") -> ibis.Table:
+    """The rows of `audience` whose customer has granted `purpose` in the latest consent record made
+    at or before `as_of` (default: every record). Columns: those of `audience`."""
+    if purpose not in CONSENT_PURPOSES:
+        raise ConsentError(f"purpose {purpose!r} is not a consent purpose; use one of {', '.join(sorted(CONSENT_PURPOSES))}")
+    if customer_col not in audience.columns:
+        raise ConsentError(f"the audience has no column {customer_col!r}; pass customer_col= its customer id column")
+    chosen = consents.filter(consents.purpose == purpose)
+    if as_of is not None:
+        chosen = chosen.filter(chosen.recorded_at <= ibis.literal(as_of).cast("timestamp"))
+    granted = latest_consents(chosen)
+    granted = granted.filter(granted.granted).select(_consenting=granted.customer_id)
+    return audience.semi_join(granted, audience[customer_col] == granted._consenting)
