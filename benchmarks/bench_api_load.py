@@ -157,8 +157,6 @@ def _event_batch(n: int, rng) -> bytes:
 
 async def ingest(port: int, key: str, seconds: float, connections: int = 16, batch: int = 100) -> dict:
     """Closed loop: each connection posts the next batch when the last one is acknowledged."""
-    rng = np.random.default_rng(1)
-    bodies = [_event_batch(batch, rng) for _ in range(50)]  # ids must be fresh: replaced as used
     stored = duplicates = errors = requests = 0
     deadline = time.perf_counter() + seconds
 
@@ -178,7 +176,6 @@ async def ingest(port: int, key: str, seconds: float, connections: int = 16, bat
                 errors += 1
         writer.close()
 
-    del bodies
     started = time.perf_counter()
     await asyncio.gather(*(worker(w) for w in range(connections)))
     elapsed = time.perf_counter() - started

@@ -41,12 +41,9 @@ class KeyCache:
         return hit[0] if hit is not None and hit[1] > self.clock() else None
 
     async def authenticate(self, text: str) -> ApiKey:
-        now = self.clock()
-        with self._lock:
-            hit = self._entries.get(text)
-        if hit is not None and hit[1] > now:
-            key = hit[0]
-        else:
+        key = self.cached(text)
+        if key is None:
+            now = self.clock()
             key = await run_in_threadpool(self.store.lookup_api_key, text)
             if key is not None and key.revoked_at is None and self.ttl_s > 0:
                 with self._lock:

@@ -74,6 +74,14 @@ def decide_recommendations(served, store, customer_id: str, *, placement: str, k
                       "explanation": why}
 
 
+def recommendation_body(decision: DecisionRecord, answer: dict, model_version: str) -> dict:
+    """The JSON answer to a recommendation request (GET /v1/recommendations/{id}), one shape for the
+    route and the lean path."""
+    return {"decision_id": decision.decision_id, "customer_id": decision.customer_id,
+            "placement": decision.placement, "arm": decision.arm, "personalized": answer["personalized"],
+            "model_version": model_version, "explanation": answer["explanation"], "items": answer["items"]}
+
+
 def decide_variant(store, customer_id: str, *, placement: str, variants: list[str], context: str | None,
                    policy: DecisionPolicy, now: datetime) -> tuple[DecisionRecord, dict]:
     """Which of a placement's variants (content, offer, creative) to show; variants[0] is the default

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, unquote
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .decide import decide_recommendations
+from .decide import decide_recommendations, recommendation_body
 
 PREFIX = "/v1/recommendations/"
 PLACEMENT = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
@@ -110,8 +110,4 @@ class RecommendationFastPath:
         services.store.record_decision_soon(decision)
         scope.setdefault("state", {})["key_id"] = key.key_id
         scope["route"] = _Route
-        return json.dumps({
-            "decision_id": decision.decision_id, "customer_id": request["customer_id"],
-            "placement": request["placement"], "arm": decision.arm, "personalized": answer["personalized"],
-            "model_version": served.version, "explanation": answer["explanation"], "items": answer["items"],
-        }, separators=(",", ":")).encode()
+        return json.dumps(recommendation_body(decision, answer, served.version), separators=(",", ":")).encode()

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..experiments import AssignmentError, Experiment
 from .auth import require_json, require_scope
-from .decide import decide_recommendations, decide_variant
+from .decide import decide_recommendations, decide_variant, recommendation_body
 from .errors import ApiError, error_responses
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
@@ -164,8 +164,7 @@ async def recommendations(request: Request, customer_id: str = IdPath,
         session_items=_check_items(session_items, "session_items"), context=context, policy=services.policy,
         now=services.store.clock())
     await _write(request, decision)
-    return RecommendationAnswer(decision_id=decision.decision_id, customer_id=customer_id, placement=placement,
-                                arm=decision.arm, model_version=served.version, **answer)
+    return RecommendationAnswer(**recommendation_body(decision, answer, served.version))
 
 
 @router.get("/items/{item_id}/similar", response_model=SimilarAnswer, summary="Items similar to one item",

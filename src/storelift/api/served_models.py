@@ -55,9 +55,16 @@ class ServedScores:
             row = self.frame.loc[customer_id]
         except KeyError:
             return None
-        return {k: (None if (isinstance(v, float) and not np.isfinite(v)) or v is pd.NA or v is None else
-                    (v.isoformat() if isinstance(v, pd.Timestamp) else v.item() if hasattr(v, "item") else v))
-                for k, v in row.items()}
+        return {k: _json_value(v) for k, v in row.items()}
+
+
+def _json_value(value):
+    """A frame cell as a JSON value: missing -> None, times as ISO text, numpy scalars as Python ones."""
+    if value is None or value is pd.NA or (isinstance(value, float) and not np.isfinite(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value.item() if hasattr(value, "item") else value
 
 
 def newest_folder(models_dir: Path, prefix: str, required: str = "manifest.json") -> str | None:
