@@ -1,15 +1,17 @@
-"""`storelift governance ...`: the audit trail (verify now; retention, erasure and fairness build on it)."""
+"""`storelift governance ...`: the audit trail, erasure, privacy-safe reports and the approval queue."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
+from rich.table import Table
 
 from .cli_common import WorkspaceArg, console, err, fail
 from .errors import StoreliftError
 
-app = typer.Typer(help="Governance: a tamper-evident audit trail.", no_args_is_help=True)
+app = typer.Typer(help="Governance: audit trail, erasure, differential privacy, approvals.", no_args_is_help=True)
 
 
 class AuditChainBroken(StoreliftError):
@@ -18,19 +20,136 @@ class AuditChainBroken(StoreliftError):
     exit_code = 8
 
 
-@app.command()
-def verify(workspace: Path = WorkspaceArg) -> None:
-    """Check the audit log's hash chain: exit 0 when intact, 8 with every break listed when not."""
-    from .governance import verify_workspace
+def _open(workspace: Path):
     from .workspace import Workspace
 
+    return Workspace.open(workspace)
+
+
+@app.command()
+def verify(workspace: Path = WorkspaceArg) -> None:
+    """Check the audit log's hash chain and the approvals it records: exit 0 when intact, 8 with every
+    break listed when not."""
+    from .governance import verify_approvals, verify_workspace
+
     try:
-        count, problems = verify_workspace(Workspace.open(workspace))
+        ws = _open(workspace)
+        count, problems = verify_workspace(ws)
         if not problems.empty:
             for seq, problem in zip(problems["seq"], problems["problem"]):
                 err.print(f"entry {'-' if seq is None or seq != seq else int(seq)}: {problem}")
             raise AuditChainBroken(f"the audit log of {count} entries has {len(problems)} break(s); restore it "
                                    "from a backup and investigate who wrote to the warehouse")
+        approvals = verify_approvals(ws)
+        if not approvals.empty:
+            for request_id, step, problem in approvals.itertuples(index=False):
+                err.print(f"approval {request_id} step {step}: {problem}")
+            raise AuditChainBroken(f"{len(approvals)} approval step(s) disagree with the audit log; do not act "
+                                   "on them and investigate who wrote to the approvals table")
     except StoreliftError as exc:
         fail(exc)
-    console.print(f"audit log intact: {count} entries, every hash and link checks out")
+    console.print(f"audit log intact: {count} entries, every hash and link checks out; approvals match it")
+
+
+OnlineUrl = typer.Option(None, "--online-url", envvar="STORELIFT_ONLINE_URL",
+                         help="Online store of the HTTP service (default: WORKSPACE/online.sqlite when present).")
+
+
+@app.command()
+def erase(
+    customer: Optional[str] = typer.Argument(None, help="Customer id to erase (omit with --queued)."),
+    workspace: Path = WorkspaceArg,
+    queued: bool = typer.Option(False, "--queued", help="Carry out every request queued by DELETE /v1/customers/{id}."),
+    online_url: Optional[str] = OnlineUrl,
+) -> None:
+    """Erase a customer from every table, the online store, model artifacts (refitted without them),
+    exports and reports, then scan the workspace and write a verification report. Exit 9 if a trace is left."""
+    from .governance import ErasureError, erase_customer, erase_queued
+
+    if (customer is None) == (not queued):
+        fail(ErasureError("pass one customer id, or --queued to carry out the queued requests"))
+    try:
+        ws = _open(workspace)
+        with console.status("erasing and scanning the workspace"):
+            results = erase_queued(ws, online_url) if queued else [erase_customer(ws, customer, online_url=online_url)]
+        if not results:
+            console.print("no erasure requests are queued")
+        for result in results:
+            _print_erasure(result)
+        left = [r for r in results if not r.complete]
+        if left:
+            raise ErasureError(f"{len(left)} erasure(s) left traces (listed above) in files storelift cannot clean; "
+                               "remove or rewrite those files, then run the erasure again")
+    except StoreliftError as exc:
+        fail(exc)
+
+
+def _print_erasure(result) -> None:
+    table = Table("where", "action", "rows", title=f"erasure {result.request_id}")
+    for where, action, rows in result.actions.itertuples(index=False):
+        table.add_row(where, action, f"{rows:,}")
+    console.print(table)
+    if result.complete:
+        console.print(f"[green]verified:[/] no trace of the customer's {sum(result.identifiers.values())} "
+                      f"identifier(s) is left in the workspace; report: {result.report_path}")
+    else:
+        for location, kind, hits in result.traces.itertuples(index=False):
+            err.print(f"[red]trace left:[/] {location} ({kind}, {hits} hit(s))")
+
+
+@app.command("dp-report")
+def dp_report(
+    workspace: Path = WorkspaceArg,
+    epsilon: float = typer.Option(1.0, help="Privacy budget this report spends (split between counts and sums)."),
+    by: str = typer.Option("rfm_segment", help="Segment column of customer_scores."),
+    monetary_min: float = typer.Option(0.0, help="Lower clamp of each customer's spend."),
+    monetary_max: float = typer.Option(5_000.0, help="Upper clamp of each customer's spend (set from what the "
+                                                     "store knows, never from the data)."),
+) -> None:
+    """Customers and spend per segment with differential privacy: each figure with its 95% accuracy."""
+    from .governance import WorkspaceBudget, dp_segment_report
+
+    try:
+        ws = _open(workspace)
+        release = dp_segment_report(ws, epsilon, by, monetary_bounds=(monetary_min, monetary_max))
+        budget = WorkspaceBudget(ws.root)
+    except StoreliftError as exc:
+        fail(exc)
+    table = Table(by, "statistic", "value", "± 95%", "epsilon", title="differentially private release")
+    for row in release.itertuples(index=False):
+        table.add_row(str(getattr(row, by)), row.statistic, f"{row.value:,.0f}", f"{row.accuracy_95:,.0f}",
+                      f"{row.epsilon:g}")
+    console.print(table)
+    console.print(f"privacy budget: {budget.remaining:g} epsilon left")
+
+
+@app.command("privacy-budget")
+def privacy_budget(
+    workspace: Path = WorkspaceArg,
+    total: Optional[float] = typer.Option(None, help="Set a new total epsilon (recorded with --reason)."),
+    reason: Optional[str] = typer.Option(None, help="Why the total changes."),
+) -> None:
+    """The workspace's epsilon budget: total, spent, left, and every release that spent it."""
+    from .governance import WorkspaceBudget, set_total_epsilon
+    from .governance.privacy_budget import DifferentialPrivacyError
+
+    try:
+        ws = _open(workspace)
+        if total is not None:
+            if not reason:
+                raise DifferentialPrivacyError("--reason is required with --total: say why the budget changes")
+            set_total_epsilon(ws.root, total, reason)
+        budget = WorkspaceBudget(ws.root).read()
+        ledger = budget.ledger()
+    except StoreliftError as exc:
+        fail(exc)
+    table = Table(*ledger.columns, title="privacy ledger")
+    for row in ledger.itertuples(index=False):
+        table.add_row(*(str(v) for v in row))
+    console.print(table)
+    console.print(f"spent {budget.spent:g}, left {budget.remaining:g} epsilon")
+
+
+from .cli_approvals import app as approvals_app  # noqa: E402
+
+app.add_typer(approvals_app, name="approvals")

@@ -337,6 +337,35 @@ AUDIT_LOG = TableSpec(
     system=True,
 )
 
+APPROVAL_STATUSES = frozenset(["pending", "approved", "rejected", "auto_approved", "withdrawn"])
+
+APPROVALS = TableSpec(
+    "approvals",
+    "Human-in-the-loop approval queue, append-only: one row per state change of a request (submitted, then "
+    "approved, rejected or withdrawn); the row with the highest step is the request's current state.",
+    ("request_id", "step"),
+    (
+        _c("request_id", "string", "Request id.", required=True),
+        _c("step", "int64", "0 for the submission, 1 for the decision or withdrawal that follows; the highest "
+           "step is in force.", required=True, min_value=0),
+        _c("kind", "string", "What is proposed: price_change, generated_content, fraud_hold or another kind a "
+           "capability names.", required=True),
+        _c("subject", "string", "What it is about, e.g. a product id (pseudonymous when it is a customer)."),
+        _c("proposal", "string", "The proposed change as JSON."),
+        _c("status", "string", "pending, approved, rejected, auto_approved or withdrawn.", required=True,
+           allowed=APPROVAL_STATUSES),
+        _c("rule", "string", "The policy rule that sent the request to the queue or let it through."),
+        _c("requested_by", "string", "Who proposed it (a person or a storelift job).", required=True),
+        _c("requested_at", "timestamp", "When it was proposed (UTC).", required=True),
+        _c("reason_requested", "string", "Why it was proposed."),
+        _c("decided_by", "string", "Who approved, rejected or withdrew it; storelift-policy for an auto-approval."),
+        _c("decided_at", "timestamp", "When (UTC)."),
+        _c("decision_reason", "string", "Why it was approved, rejected or withdrawn."),
+        _c("recorded_at", "timestamp", "When this row was written (UTC).", required=True),
+    ),
+    system=True,
+)
+
 QUARANTINE = TableSpec(
     "quarantine",
     "Source rows that failed validation, with where they came from and why. Nothing is dropped silently.",
@@ -404,7 +433,7 @@ TABLES: dict[str, TableSpec] = {
     t.name: t
     for t in (
         CUSTOMERS, PRODUCTS, ORDERS, ORDER_LINES, REFUNDS, EVENTS, CONSENTS, TOUCHES,
-        ASSIGNMENTS, DECISIONS, AUDIT_LOG, QUARANTINE, INGEST_RUNS, CUSTOMER_SCORES,
+        ASSIGNMENTS, DECISIONS, AUDIT_LOG, APPROVALS, QUARANTINE, INGEST_RUNS, CUSTOMER_SCORES,
     )
 }
 

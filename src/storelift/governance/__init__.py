@@ -1,16 +1,36 @@
-"""Governance: the tamper-evident audit trail and drift monitoring (consent, erasure, fairness and approvals
-build on them)."""
+"""Governance: consent in every audience, erasure that reaches everything, differential privacy for
+aggregate reports, fairness audits, drift, human approvals and a tamper-evident audit trail."""
 
+from .approvals import (
+    EFFECTIVE_COLUMNS, PENDING_COLUMNS, AlreadyDecidedError, ApprovalError, ApprovalPolicy, ApprovalRequest,
+    SelfApprovalError, UnknownRequestError, approval_history, approval_request, approve, effective,
+    is_effective, pending, reject, submit, verify_approvals, withdraw,
+)
 from .audit_log import (
     AuditLogError, append_audit, chained_entry, entry_hash, local_actor, verify_chain, verify_workspace,
 )
 from .consent import ConsentError, consenting_audience
-from .fairness import AUDIT_COLUMNS, FairnessError, fairness_audit, mitigate_thresholds
 from .drift import DRIFT_COLUMNS, DriftError, drift_report, population_stability_index, retrain_needed
+from .erasure import ErasureError, ErasureResult, customer_identifiers, erase_customer, erase_queued
+from .fairness import AUDIT_COLUMNS, FairnessError, fairness_audit, mitigate_thresholds
+from .privacy import RELEASE_COLUMNS, private_counts, private_sums
+from .privacy_budget import (
+    BudgetExceededError, DifferentialPrivacyError, EpsilonBudget, WorkspaceBudget, set_total_epsilon,
+)
+from .privacy_report import MONETARY_BOUNDS, dp_segment_report
+from .traces import TRACE_COLUMNS, scan_workspace
 
 __all__ = [
-    "AUDIT_COLUMNS", "FairnessError", "fairness_audit", "mitigate_thresholds",
+    "EFFECTIVE_COLUMNS", "PENDING_COLUMNS", "AlreadyDecidedError", "ApprovalError", "ApprovalPolicy",
+    "ApprovalRequest", "SelfApprovalError", "UnknownRequestError", "approval_history", "approval_request", "approve",
+    "effective", "is_effective", "pending", "reject", "submit", "verify_approvals", "withdraw",
+    "AuditLogError", "append_audit", "chained_entry", "entry_hash", "local_actor", "verify_chain", "verify_workspace",
     "ConsentError", "consenting_audience",
     "DRIFT_COLUMNS", "DriftError", "drift_report", "population_stability_index", "retrain_needed",
-    "AuditLogError", "append_audit", "chained_entry", "entry_hash", "local_actor", "verify_chain", "verify_workspace",
+    "ErasureError", "ErasureResult", "customer_identifiers", "erase_customer", "erase_queued",
+    "AUDIT_COLUMNS", "FairnessError", "fairness_audit", "mitigate_thresholds",
+    "RELEASE_COLUMNS", "private_counts", "private_sums",
+    "BudgetExceededError", "DifferentialPrivacyError", "EpsilonBudget", "WorkspaceBudget", "set_total_epsilon",
+    "MONETARY_BOUNDS", "dp_segment_report",
+    "TRACE_COLUMNS", "scan_workspace",
 ]

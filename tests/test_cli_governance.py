@@ -1,0 +1,67 @@
+"""`storelift governance ...`: erasure, the privacy report and the approval queue from the command line."""
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from storelift.cli import app
+from storelift.governance import submit
+from storelift.workspace import Workspace
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def ws(tmp_path):
+    ws = Workspace.init(tmp_path / "ws")
+    ws.warehouse.insert("customers", pd.DataFrame({"customer_id": ["cust-a1", "cust-b2"], "country": ["DE", "FR"]}))
+    ws.warehouse.insert("customer_scores", pd.DataFrame({
+        "customer_id": ["cust-a1", "cust-b2"], "as_of": pd.Timestamp("2026-06-01"), "model_version": "v1",
+        "scored_at": pd.Timestamp("2026-06-01"), "rfm_segment": ["Champions", "Lost"], "monetary": [120.0, 5.0]}))
+    yield ws
+    ws.close()
+
+
+def invoke(*args):
+    return runner.invoke(app, ["governance", *args])
+
+
+def test_erase_verifies_and_the_scan_result_sets_the_exit_code(ws):
+    (ws.root / "reports" / "note.html").write_text("<p>call cust-a1 back</p>")
+    done = invoke("erase", "cust-a1", "-w", str(ws.root))
+    assert done.exit_code == 0, done.output
+    assert "verified" in done.output
+    assert "cust-a1" not in (ws.root / "reports" / "note.html").read_text()
+    # a file storelift cannot clean makes the erasure incomplete: exit 9, naming the file
+    (ws.root / "blob.bin").write_bytes(b"\x00cust-b2\x00")
+    left = invoke("erase", "cust-b2", "-w", str(ws.root))
+    assert left.exit_code == 9
+    assert "blob.bin" in left.output
+
+
+def test_erase_needs_a_customer_or_queued(ws):
+    result = invoke("erase", "-w", str(ws.root))
+    assert result.exit_code == 9
+    assert "--queued" in result.output
+
+
+def test_dp_report_spends_the_budget_and_refuses_to_overspend(ws):
+    first = invoke("dp-report", "-w", str(ws.root), "--epsilon", "1")
+    assert first.exit_code == 0, first.output
+    assert "Champions" in first.output and "2 epsilon left" in first.output
+    over = invoke("dp-report", "-w", str(ws.root), "--epsilon", "5")
+    assert over.exit_code == 9
+    assert "epsilon" in over.output
+
+
+def test_approvals_from_the_command_line(ws):
+    request = submit(ws, "generated_content", "P-17", {"title": "New copy"}, "copywriter", "spring refresh")
+    listed = invoke("approvals", "list", "-w", str(ws.root))
+    assert request.request_id in listed.output
+    own = invoke("approvals", "approve", request.request_id, "-w", str(ws.root), "--why", "fine", "--as", "copywriter")
+    assert own.exit_code == 2 and "four" in own.output.lower()
+    ok = invoke("approvals", "approve", request.request_id, "-w", str(ws.root), "--why", "checked", "--as", "editor")
+    assert ok.exit_code == 0 and "approved by editor" in ok.output
+    assert "no requests waiting" in invoke("approvals", "list", "-w", str(ws.root)).output
+    assert request.request_id in invoke("approvals", "list", "-w", str(ws.root), "--effective").output
+    assert invoke("verify", "-w", str(ws.root)).exit_code == 0
