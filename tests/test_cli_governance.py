@@ -65,3 +65,18 @@ def test_approvals_from_the_command_line(ws):
     assert "no requests waiting" in invoke("approvals", "list", "-w", str(ws.root)).output
     assert request.request_id in invoke("approvals", "list", "-w", str(ws.root), "--effective").output
     assert invoke("verify", "-w", str(ws.root)).exit_code == 0
+
+
+def test_retain_and_dpia_from_the_command_line(ws):
+    ws.warehouse.insert("events", pd.DataFrame({
+        "event_id": ["e-old", "e-new"], "event": ["Product Viewed"] * 2, "customer_id": ["cust-a1"] * 2,
+        "occurred_at": [pd.Timestamp("2020-01-01"), pd.Timestamp("2026-11-01")]}))
+    dry = invoke("retain", "-w", str(ws.root), "--dry-run", "--now", "2026-11-29")
+    assert dry.exit_code == 0, dry.output
+    assert ws.warehouse.count("events") == 2
+    done = invoke("retain", "-w", str(ws.root), "--now", "2026-11-29")
+    assert done.exit_code == 0 and "1 rows removed" in done.output
+    assert ws.warehouse.table("events").event_id.execute().tolist() == ["e-new"]
+    draft = invoke("dpia", "-w", str(ws.root))
+    assert draft.exit_code == 0, draft.output
+    assert "events" in (ws.root / "reports" / "dpia.md").read_text()

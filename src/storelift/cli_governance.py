@@ -150,6 +150,50 @@ def privacy_budget(
     console.print(f"spent {budget.spent:g}, left {budget.remaining:g} epsilon")
 
 
+@app.command()
+def retain(
+    workspace: Path = WorkspaceArg,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only show what would be removed."),
+    now: Optional[str] = typer.Option(None, help="Apply the policies as of this time (default: now), e.g. 2026-01-31."),
+    online_url: Optional[str] = OnlineUrl,
+) -> None:
+    """Remove rows older than each table's retention policy ([retention] in storelift.toml), in the warehouse
+    and the online store; one audit entry per run."""
+    from .governance import apply_retention, local_actor, open_online_store
+
+    try:
+        ws = _open(workspace)
+        online = open_online_store(ws, online_url)
+        try:
+            plan = apply_retention(ws, now, dry_run, local_actor(), online)
+        finally:
+            if online is not None:
+                online.close()
+    except StoreliftError as exc:
+        fail(exc)
+    columns = ["store", "table", "policy", "cutoff", "rows_total", "rows_expired"]
+    columns += [] if dry_run else ["rows_deleted", "rows_remaining"]
+    table = Table(*columns, title="retention" + (" (dry run: nothing deleted)" if dry_run else ""))
+    for row in plan[columns].itertuples(index=False):
+        table.add_row(*("" if v is None or v != v else str(v) for v in row))
+    console.print(table)
+    if not dry_run:
+        console.print(f"{int(plan['rows_deleted'].sum()):,} rows removed")
+
+
+@app.command()
+def dpia(workspace: Path = WorkspaceArg) -> None:
+    """Draft a Data Protection Impact Assessment from the workspace's actual data, purposes, models and
+    safeguards (reports/dpia.md and reports/dpia.html) for the data protection officer to complete."""
+    from .governance import write_dpia
+
+    try:
+        path = write_dpia(_open(workspace))
+    except StoreliftError as exc:
+        fail(exc)
+    console.print(f"DPIA draft: [bold]{path.with_suffix('.html')}[/] (and {path})")
+
+
 from .cli_approvals import app as approvals_app  # noqa: E402
 
 app.add_typer(approvals_app, name="approvals")

@@ -95,7 +95,8 @@ def latest_consents(consents: ibis.Table) -> ibis.Table:
     ranked = consents.mutate(
         _rank=ibis.row_number().over(
             group_by=[consents.customer_id, consents.purpose],
-            order_by=[ibis.desc(consents.recorded_at), consents.granted.cast("int8")],
+            # ifelse, not a cast to int: PostgreSQL refuses to cast a boolean to smallint
+            order_by=[ibis.desc(consents.recorded_at), consents.granted.ifelse(1, 0)],
         )
     )
     return ranked.filter(ranked._rank == 0).drop("_rank")

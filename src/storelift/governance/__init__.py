@@ -18,6 +18,11 @@ from .privacy_budget import (
     BudgetExceededError, DifferentialPrivacyError, EpsilonBudget, WorkspaceBudget, set_total_epsilon,
 )
 from .privacy_report import MONETARY_BOUNDS, dp_segment_report
+from .retention import (
+    DEFAULT_POLICIES, RetentionError, RetentionPolicy, apply_retention, open_online_store, retention_plan,
+    retention_policies,
+)
+from .dpia import draft_dpia, write_dpia
 from .traces import TRACE_COLUMNS, scan_workspace
 
 __all__ = [
@@ -33,4 +38,7 @@ __all__ = [
     "BudgetExceededError", "DifferentialPrivacyError", "EpsilonBudget", "WorkspaceBudget", "set_total_epsilon",
     "MONETARY_BOUNDS", "dp_segment_report",
     "TRACE_COLUMNS", "scan_workspace",
+    "DEFAULT_POLICIES", "RetentionError", "RetentionPolicy", "apply_retention", "open_online_store", "retention_plan",
+    "retention_policies",
+    "draft_dpia", "write_dpia",
 ]

@@ -22,6 +22,7 @@ from ..errors import StoreliftError
 from .audit_log import append_audit, local_actor
 from .erase_files import erase_files
 from .erase_online import erase_online
+from .retention import open_online_store
 from .erase_warehouse import compact_duckdb, erase_warehouse, rows_holding
 from .traces import scan_workspace, token_pattern
 
@@ -81,21 +82,13 @@ def customer_identifiers(ws, customer_id: str, online_db=None) -> dict[str, set[
     return found
 
 
-def _open_online(ws, online_url: str | None):
-    from ..online import ONLINE_FILE, OnlineStore
-
-    if online_url is None and not (Path(ws.root) / ONLINE_FILE).exists():
-        return None
-    return OnlineStore.open(online_url, ws.root)
-
-
 def erase_customer(ws, customer_id: str, *, online_url: str | None = None, request_id: str | None = None,
                    actor: str | None = None) -> ErasureResult:
     """Remove every trace of one customer from the workspace and report what the scan finds afterwards."""
     customer_id = str(customer_id or "").strip()
     if not customer_id:
         raise ErasureError("customer id is empty; pass the customer's id as the store knows it")
-    store = _open_online(ws, online_url)
+    store = open_online_store(ws, online_url)
     try:
         return _erase(ws, customer_id, store, request_id, actor or local_actor())
     finally:
@@ -175,7 +168,7 @@ def _write_report(ws, request_id: str, actor: str, counts: dict, actions: pd.Dat
 
 def erase_queued(ws, online_url: str | None = None, actor: str | None = None) -> list[ErasureResult]:
     """Carry out every erasure request the HTTP service queued (DELETE /v1/customers/{id})."""
-    store = _open_online(ws, online_url)
+    store = open_online_store(ws, online_url)
     if store is None:
         return []
     try:
