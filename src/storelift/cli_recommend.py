@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.table import Table
@@ -92,8 +93,11 @@ def customer_purchases(ws: Workspace, customer_id: str) -> pd.DataFrame:
     return bought.select("item_id", purchased_at=bought.occurred_at).execute()
 
 
-def run_fit(ws: Workspace, model: str = "ease", as_of=None, half_life: float | None = 90.0):
-    """Fit a model on weighted, time-decayed evidence and save it with its id maps and the catalog."""
+def run_fit(ws: Workspace, model: str = "ease", as_of=None, half_life: float | None = 90.0,
+            balance_vendors: float | None = None):
+    """Fit a model on weighted, time-decayed evidence and save it with its id maps and the catalog.
+    balance_vendors: fit per-vendor score weights (at most this factor either way) that pull each
+    vendor's share of recommended slots toward its catalogue share; saved with the model."""
     from .artifacts import save_models
     from .recommend import interaction_matrix
     from .recommend.interactions import weighted_interactions
@@ -110,8 +114,11 @@ def run_fit(ws: Workspace, model: str = "ease", as_of=None, half_life: float | N
     with console.status(f"fitting {type(chosen).__name__} on {interactions.matrix.nnz:,} interactions"):
         chosen.fit(interactions.matrix)
     catalog = ItemCatalog.from_products(products, interactions.items)
+    saved = {"model": chosen, "interactions": interactions, "catalog": catalog}
+    if balance_vendors is not None:
+        saved["item_weights"] = fit_vendor_balance(chosen, interactions, catalog, balance_vendors)
     version = f"{ARTIFACT_PREFIX}{type(chosen).__name__.lower()}-{now:%Y%m%d}-{pd.Timestamp.now():%Y%m%dT%H%M%S%f}"
-    folder = save_models(ws.models_dir, version, {"model": chosen, "interactions": interactions, "catalog": catalog},
+    folder = save_models(ws.models_dir, version, saved,
                          meta={"as_of": str(now), "users": interactions.n_users, "items": interactions.n_items,
                                "interactions": int(interactions.matrix.nnz), "half_life_days": half_life})
     if hasattr(chosen, "item_factors_") and interactions.n_items >= INDEX_MIN_ITEMS:
@@ -127,6 +134,21 @@ def run_fit(ws: Workspace, model: str = "ease", as_of=None, half_life: float | N
     console.print(f"{type(chosen).__name__} fitted on {interactions.n_users:,} customers x {interactions.n_items:,} "
                   f"items ({interactions.matrix.nnz:,} interactions)")
     return folder
+
+
+def fit_vendor_balance(model, interactions, catalog, max_boost: float, sample: int = 2_000, k: int = 10):
+    """Per-item weights from a VendorBalance fitted on the lists of a sample of customers (seen items
+    excluded, as served); prints how far exposure moved toward the catalogue."""
+    from .recommend.models import mask_excluded
+    from .recommend.exposure import VendorBalance
+
+    rows = np.random.default_rng(0).permutation(interactions.n_users)[:sample]
+    scores = np.array(model.scores(rows), dtype=np.float32)
+    mask_excluded(scores, interactions.matrix, rows)
+    balance = VendorBalance(k=k, max_boost=max_boost).fit(scores, catalog.vendor)
+    console.print(f"vendor exposure vs catalogue share: total variation {balance.distance_before_:.3f} -> "
+                  f"{balance.distance_after_:.3f} (weights within x{max_boost:g})")
+    return balance.item_weights(catalog.vendor)
 
 
 def run_evaluate(ws: Workspace, models=None, stage: str = "test") -> pd.DataFrame:
@@ -165,8 +187,7 @@ def recommend_for(ws: Workspace, customer: str, k: int = 10, session=None, repur
 
     version, saved = load_models(ws.models_dir, version, prefix=ARTIFACT_PREFIX)
     consent = latest_consent(ws, customer)
-    personalizer = Personalizer(saved["model"], saved["interactions"], saved["catalog"],
-                                RecommendationRules(repurchase_days=repurchase_days))
+    personalizer = Personalizer.from_artifact(saved, RecommendationRules(repurchase_days=repurchase_days))
     recs = personalizer.recommend(customer, k, consent=consent, session_items=session or [],
                                   purchases=customer_purchases(ws, customer) if consent else None)
     return recs, version, consent, saved["catalog"]
@@ -194,7 +215,7 @@ def run_report(ws: Workspace, evaluation: pd.DataFrame | None = None, samples: i
 
     evaluation = run_evaluate(ws) if evaluation is None else evaluation
     version, saved = load_models(ws.models_dir, prefix=ARTIFACT_PREFIX)
-    personalizer = Personalizer(saved["model"], saved["interactions"], saved["catalog"])
+    personalizer = Personalizer.from_artifact(saved)
     catalog = saved["catalog"]
     lists, shown = {}, []
     with console.status("recommending for sample customers"):
@@ -236,10 +257,13 @@ def fit(
     model: str = typer.Option("ease", help=f"Model: {', '.join(MODELS)}."),
     as_of: Optional[str] = typer.Option(None, help="Use evidence before this date; default all of it."),
     half_life: float = typer.Option(90.0, help="Days after which an event counts half."),
+    balance_vendors: Optional[float] = typer.Option(
+        None, help="Balance vendor exposure toward catalogue shares, moving any score by at most this factor "
+                   "(e.g. 2)."),
 ) -> None:
     """Fit a recommender on weighted, time-decayed purchases and events; save it with the catalog under models/."""
     try:
-        folder = run_fit(Workspace.open(workspace), model, as_of, half_life)
+        folder = run_fit(Workspace.open(workspace), model, as_of, half_life, balance_vendors)
     except StoreliftError as exc:
         fail(exc)
     console.print(f"model: {folder}")

@@ -81,7 +81,7 @@ def load_recommender(models_dir: Path, version: str) -> ServedRecommender:
     _, saved = load_models(models_dir, version)
     index_path = models_dir / version / ITEM_INDEX_FILE
     index = InnerProductIndex.load(index_path) if index_path.is_file() else None
-    personalizer = Personalizer(saved["model"], saved["interactions"], saved["catalog"], index=index)
+    personalizer = Personalizer.from_artifact(saved, index=index)
     items = saved["interactions"].items
     return ServedRecommender(version, personalizer, dict(zip(items.astype(str), range(len(items)))))
 

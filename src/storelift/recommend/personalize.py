@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .exposure import weighted_scores
 from .interactions import Interactions, RecommendDataError
 from .models import Popularity, Recommender, RecommendModelError
 from .rules import ItemCatalog, RecommendationRules, apply_caps, recently_bought
@@ -47,7 +48,7 @@ class Personalizer:
 
     def __init__(self, model: Recommender, interactions: Interactions, catalog: ItemCatalog,
                  rules: RecommendationRules | None = None, popular: Popularity | None = None,
-                 index=None):
+                 index=None, item_weights: np.ndarray | None = None):
         if not hasattr(model, "n_items_"):
             raise RecommendModelError(f"{type(model).__name__} is not fitted; fit it on interactions.matrix first")
         if model.n_items_ != interactions.n_items or len(catalog.items) != interactions.n_items:
@@ -64,6 +65,11 @@ class Personalizer:
                 "index needs a factor model (ALS, BPR) and one vector per item of the interactions; build it "
                 "with InnerProductIndex().fit(model.item_factors_)")
         self.index = index
+        if item_weights is not None and (len(item_weights) != interactions.n_items or not np.all(item_weights > 0)):
+            raise RecommendModelError(f"item_weights has {len(item_weights)} entries; pass one positive weight per "
+                                      f"item of the interactions ({interactions.n_items}), e.g. from VendorBalance")
+        self.item_weights = None if item_weights is None else np.asarray(item_weights, dtype=np.float32)
+        self._popular_scores = self._weighted(self.popular.item_scores_)
         self._item_ids = np.asarray(interactions.items, dtype=object)  # indexing an Index per call is slow
         self._sellable = catalog.in_stock.copy() if self.rules.exclude_out_of_stock else \
             np.ones(interactions.n_items, dtype=bool)
@@ -141,13 +147,23 @@ class Personalizer:
         scores[rows[0][found]] = values[0][found]
         return scores, rows[0][found]
 
+    @classmethod
+    def from_artifact(cls, saved: dict, rules: RecommendationRules | None = None, index=None) -> "Personalizer":
+        """A Personalizer from a saved recommendation artifact (model, interactions, catalog and, when the
+        fit balanced vendor exposure, item_weights)."""
+        return cls(saved["model"], saved["interactions"], saved["catalog"], rules=rules, index=index,
+                   item_weights=saved.get("item_weights"))
+
+    def _weighted(self, scores):
+        return scores if self.item_weights is None else weighted_scores(np.asarray(scores), self.item_weights)
+
     def _ranked(self, scores, source: str, allowed: np.ndarray, history, k: int, candidates=None) -> list[dict]:
-        popular = self.popular.item_scores_
+        popular = self._popular_scores
         chosen = np.empty(0, dtype=np.int64)
         sources: list[str] = []
         values: list[float] = []
         if scores is not None:
-            scores = np.asarray(scores)
+            scores = self._weighted(np.asarray(scores))
             chosen = capped_top(scores, allowed, k, self.catalog, self.rules, positive_only=True,
                                 candidates=candidates)
             sources += [source] * len(chosen)
