@@ -80,3 +80,22 @@ def test_retain_and_dpia_from_the_command_line(ws):
     draft = invoke("dpia", "-w", str(ws.root))
     assert draft.exit_code == 0, draft.output
     assert "events" in (ws.root / "reports" / "dpia.md").read_text()
+
+
+def test_fairness_flags_the_group_a_synthetic_store_under_records(tmp_path):
+    from storelift.cli import app as storelift
+
+    store = tmp_path / "store"
+    made = runner.invoke(storelift, ["synth", str(store), "--customers", "2000", "--seed", "1000", "--no-events",
+                                     "--planted-bias", "gender=female:0.7"])
+    assert made.exit_code == 0, made.output
+    assert runner.invoke(storelift, ["init", str(tmp_path / "ws")]).exit_code == 0
+    assert runner.invoke(storelift, ["ingest", "-w", str(tmp_path / "ws"), str(store)]).exit_code == 0
+    audited = invoke("fairness", "-w", str(tmp_path / "ws"))
+    assert audited.exit_code == 0, audited.output
+    assert "1 group(s) flagged" in audited.output
+    flagged_rows = [line for line in audited.output.splitlines() if "yes" in line]
+    assert len(flagged_rows) == 1 and "female" in flagged_rows[0]
+    assert "female" in (tmp_path / "ws" / "reports" / "fairness.html").read_text()
+    bad = runner.invoke(storelift, ["synth", str(tmp_path / "x"), "--planted-bias", "gender=female:7"])
+    assert bad.exit_code == 2 and "unlinked_share" in bad.output

@@ -143,12 +143,19 @@ def synth(
     end: str = typer.Option("2024-12-31", help="Last day of the store's history."),
     events: bool = typer.Option(True, help="Write Segment events (events.jsonl) too."),
     file_format: str = typer.Option("parquet", "--format", help="parquet or csv."),
+    planted_bias: Optional[str] = typer.Option(
+        None, help="Under-record one group's orders, e.g. 'female', 'gender=female:0.7' or 'age_band=65+:0.5' "
+                   "(for testing fairness audits; the truth goes to ground_truth/)."),
 ) -> None:
     """Write a synthetic store (customers, products, orders, refunds, consents, touches, events) and its ground truth."""
+    from functools import partial
+
     from .synth import generate_store
 
     try:
-        manifest = synthesize(out, customers, seed, start, end, events, file_format, generate_store)
+        generate = partial(generate_store, planted_bias=parse_planted_bias(planted_bias)) if planted_bias else \
+            generate_store
+        manifest = synthesize(out, customers, seed, start, end, events, file_format, generate)
     except StoreliftError as exc:
         _fail(exc)
     table = Table(title=f"synthetic store in {out}")
@@ -157,6 +164,19 @@ def synth(
     for _, row in manifest.iterrows():
         table.add_row(row["file"], f"{row['rows']:,}")
     console.print(table)
+
+
+def parse_planted_bias(text: str):
+    """'female', 'gender=female' or 'age_band=65+:0.5' as a PlantedBias; a clear error otherwise."""
+    from .synth import PlantedBias, SynthError
+
+    spec, _, share = text.partition(":")
+    attribute, _, group = spec.rpartition("=")
+    try:
+        return PlantedBias(group=group.strip(), attribute=attribute.strip() or "gender",
+                           **({"unlinked_share": float(share)} if share else {}))
+    except ValueError as exc:
+        raise SynthError(f"--planted-bias {text!r}: {exc}; e.g. 'gender=female:0.7'") from exc
 
 
 def synthesize(out, customers, seed, start, end, events, file_format, generate_store):

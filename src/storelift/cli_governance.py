@@ -194,6 +194,39 @@ def dpia(workspace: Path = WorkspaceArg) -> None:
     console.print(f"DPIA draft: [bold]{path.with_suffix('.html')}[/] (and {path})")
 
 
+@app.command()
+def fairness(
+    workspace: Path = WorkspaceArg,
+    as_of: Optional[str] = typer.Option(None, help="Audit the targeting as of this date (default: the latest date "
+                                                   "whose outcomes are known)."),
+    horizon_days: float = typer.Option(90, help="Days of outcome a propensity score predicts."),
+    audience_share: float = typer.Option(0.3, help="Share of customers a targeted audience takes."),
+) -> None:
+    """Fairness audit: the propensity audience, campaign audiences and recommendation exposure per protected
+    attribute (80% rule, parity and odds differences), with threshold mitigation before/after; writes
+    reports/fairness.html and an audit entry."""
+    from .governance import append_audit, local_actor, workspace_fairness
+    from .reports.fairness_report import write_fairness_report
+
+    try:
+        ws = _open(workspace)
+        with console.status("auditing targeting, audiences and exposure"):
+            result = workspace_fairness(ws, as_of, horizon_days=horizon_days, audience_share=audience_share)
+        path = write_fairness_report(result, ws.reports_dir / "fairness.html", store_name=ws.config.name)
+        flagged = result.targeting.flagged
+        append_audit(ws, local_actor(), "fairness.audited", None,
+                     {"flagged": [f"{a}={g}" for a, g in zip(flagged["attribute"], flagged["group"])],
+                      "campaigns": int(len(result.campaigns))})
+    except StoreliftError as exc:
+        fail(exc)
+    table = Table("attribute", "group", "selection rate", "disparate impact", "flagged", title="targeting audit")
+    for row in result.targeting.before.itertuples(index=False):
+        table.add_row(str(row.attribute), str(row.group), f"{row.selection_rate:.3f}", f"{row.disparate_impact:.2f}",
+                      "[red]yes[/]" if row.flagged else "")
+    console.print(table)
+    console.print(f"{len(flagged)} group(s) flagged; report: [bold]{path}[/]")
+
+
 from .cli_approvals import app as approvals_app  # noqa: E402
 
 app.add_typer(approvals_app, name="approvals")

@@ -13,6 +13,9 @@ from .consent import ConsentError, consenting_audience
 from .drift import DRIFT_COLUMNS, DriftError, drift_report, population_stability_index, retrain_needed
 from .erasure import ErasureError, ErasureResult, customer_identifiers, erase_customer, erase_queued
 from .fairness import AUDIT_COLUMNS, FairnessError, fairness_audit, mitigate_thresholds
+from .fairness_audiences import CAMPAIGN_AUDIT_COLUMNS, audience_audit, campaign_audits
+from .fairness_store import ALARM_COLUMNS, StoreFairness, alarm_rates, false_alarm_rate, store_fairness, workspace_fairness
+from .fairness_targeting import TargetingFairness, audit_groups, audit_targeting, protected_groups
 from .privacy import RELEASE_COLUMNS, private_counts, private_sums
 from .privacy_budget import (
     BudgetExceededError, DifferentialPrivacyError, EpsilonBudget, WorkspaceBudget, set_total_epsilon,
@@ -34,6 +37,9 @@ __all__ = [
     "DRIFT_COLUMNS", "DriftError", "drift_report", "population_stability_index", "retrain_needed",
     "ErasureError", "ErasureResult", "customer_identifiers", "erase_customer", "erase_queued",
     "AUDIT_COLUMNS", "FairnessError", "fairness_audit", "mitigate_thresholds",
+    "CAMPAIGN_AUDIT_COLUMNS", "audience_audit", "campaign_audits",
+    "ALARM_COLUMNS", "StoreFairness", "alarm_rates", "false_alarm_rate", "store_fairness", "workspace_fairness",
+    "TargetingFairness", "audit_groups", "audit_targeting", "protected_groups",
     "RELEASE_COLUMNS", "private_counts", "private_sums",
     "BudgetExceededError", "DifferentialPrivacyError", "EpsilonBudget", "WorkspaceBudget", "set_total_epsilon",
     "MONETARY_BOUNDS", "dp_segment_report",

@@ -2,7 +2,8 @@
 
 Customers are generated in blocks of BLOCK_CUSTOMERS, each from its own seeded random stream
 (SeedSequence([seed, stream, block])), so memory stays bounded at any size and the same seed
-gives byte-identical files. Events use a separate stream, so turning them off changes nothing else.
+gives byte-identical files. Events use a separate stream, so turning them off changes nothing else;
+so does the optional planted bias (bias.py), so a store without it is the same as before it existed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pyarrow as pa
 
 from ..errors import StoreliftError
 from .baskets import draw_lines
+from .bias import UNLINKED_SCHEMA, PlantedBias, without_customer
 from .calendar import StoreCalendar
 from .catalog import build_catalog, catalog_size
 from .consents import consents_table, draw_consents
@@ -75,8 +77,11 @@ def _rng(seed: int, stream: int, block: int = 0) -> np.random.Generator:
 
 def generate_store(out_dir: Path, customers: int = 10_000, seed: int = 0, start: str = "2023-01-01",
                    end: str = "2024-12-31", events: bool = True, file_format: str = "parquet",
-                   progress: Callable[[str, int, int], None] | None = None) -> pd.DataFrame:
-    """Write a synthetic store (canonical tables, events.jsonl, ground_truth/) and return its manifest."""
+                   progress: Callable[[str, int, int], None] | None = None,
+                   planted_bias: PlantedBias | None = None) -> pd.DataFrame:
+    """Write a synthetic store (canonical tables, events.jsonl, ground_truth/) and return its manifest.
+
+    planted_bias: under-record one protected group's orders (see bias.py); None plants nothing."""
     first, last = _check(customers, start, end, file_format)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -89,6 +94,9 @@ def generate_store(out_dir: Path, customers: int = 10_000, seed: int = 0, start:
     sinks = {name: TableSink(out_dir, name, cols, file_format) for name, cols in TABLE_COLUMNS.items()}
     sinks["products"].write(catalog.table)
     truth_sink = FreeParquetSink(out_dir / "ground_truth" / "customers.parquet", TRUTH_SCHEMA)
+    unlinked_sink = (FreeParquetSink(out_dir / "ground_truth" / "unlinked_orders.parquet", UNLINKED_SCHEMA)
+                     if planted_bias is not None else None)
+    bias_counts = np.zeros(3, dtype=np.int64)  # customers in the group, their orders, orders unlinked
     events_path = out_dir / "events.jsonl"
     events_fh = open(events_path, "wb") if events else None
     report("catalog", 1, 1)
@@ -123,15 +131,24 @@ def generate_store(out_dir: Path, customers: int = 10_000, seed: int = 0, start:
                                           consents.granted_at_signup("email", n), purchases.customer,
                                           purchases.day, purchases.kind, campaign, campaign_order_day)
 
+            orders = orders_table(order_ids, cust.ids, purchases.customer, timestamps(order_s), cust.country_codes,
+                                  headers, refunds.order_status, session_ids, params.currency)
+            refund_rows = refunds_table(refunds, next_refund, lines, order_ids,
+                                        cust.ids.take(pa.array(purchases.customer)), catalog.ids,
+                                        to_ts(refunds.day), params.currency)
+            if planted_bias is not None:
+                is_in_group = planted_bias.in_group(cust.table, first.year)
+                unlinked = planted_bias.unlinked_orders(_rng(seed, 3, block), is_in_group, purchases.customer)
+                orders = without_customer(orders, unlinked)
+                refund_rows = without_customer(refund_rows, unlinked[lines.order[refunds.line]])
+                unlinked_sink.write(pa.table({"order_id": order_ids.filter(pa.array(unlinked)),
+                                              "customer_id": cust.ids.take(pa.array(purchases.customer[unlinked]))}))
+                bias_counts += [is_in_group.sum(), is_in_group[purchases.customer].sum(), unlinked.sum()]
             sinks["customers"].write(cust.table)
             sinks["consents"].write(consents_table(consents, cust.ids, to_ts))
-            sinks["orders"].write(orders_table(order_ids, cust.ids, purchases.customer, timestamps(order_s),
-                                               cust.country_codes, headers, refunds.order_status, session_ids,
-                                               params.currency))
+            sinks["orders"].write(orders)
             sinks["order_lines"].write(order_lines_table(lines, order_ids, catalog.ids))
-            sinks["refunds"].write(refunds_table(refunds, next_refund, lines, order_ids,
-                                                 cust.ids.take(pa.array(purchases.customer)), catalog.ids,
-                                                 to_ts(refunds.day), params.currency))
+            sinks["refunds"].write(refund_rows)
             sinks["touches"].write(touches_table(touches, next_touch, cust.ids, to_ts(touches.day),
                                                  params.currency))
             dropout_s = cal.epoch_seconds(np.nan_to_num(purchases.dropout_day))
@@ -150,7 +167,7 @@ def generate_store(out_dir: Path, customers: int = 10_000, seed: int = 0, start:
                 event_rows += EventWriter(_rng(seed, 2, block), inputs, catalog, params).write(events_fh)
             report("customers", lo + n, customers)
     finally:
-        for sink in (*sinks.values(), truth_sink):
+        for sink in (*sinks.values(), truth_sink, *([unlinked_sink] if unlinked_sink else [])):
             sink.close()
         if events_fh is not None:
             events_fh.close()
@@ -171,6 +188,8 @@ def generate_store(out_dir: Path, customers: int = 10_000, seed: int = 0, start:
         "uplift_by_segment": {s["name"]: s["campaign_uplift"] for s in truth["segments"]},
     }
     truth["realized"] = totals.as_dict()
+    if planted_bias is not None:
+        truth["planted_bias"] = planted_bias.summary(*(int(c) for c in bias_counts))
     truth_path = out_dir / "ground_truth" / "truth.json"
     truth_path.write_text(json.dumps(truth, indent=2, default=str) + "\n")
     entries.append({"file": "ground_truth/customers.parquet", "table": "ground_truth", "format": "parquet",
@@ -178,4 +197,9 @@ def generate_store(out_dir: Path, customers: int = 10_000, seed: int = 0, start:
     entries.append({"file": "ground_truth/truth.json", "table": "ground_truth_params", "format": "json", "rows": 1})
     settings = {"generator": "storelift.synth", "generator_version": GENERATOR_VERSION, "seed": seed,
                 "customers": customers, "start": start, "end": end, "events": events, "file_format": file_format}
+    if planted_bias is not None:
+        entries.append({"file": "ground_truth/unlinked_orders.parquet", "table": "ground_truth_unlinked_orders",
+                        "format": "parquet", "rows": unlinked_sink.rows})
+        settings["planted_bias"] = {k: v for k, v in planted_bias.summary(0, 0, 0).items()
+                                    if k in ("group", "attribute", "unlinked_share")}
     return write_manifest(out_dir, entries, settings)
