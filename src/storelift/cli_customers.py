@@ -182,7 +182,7 @@ def show(
     customer: str = typer.Argument(..., help="Customer id as stored (pseudonymous)."),
     workspace: Path = WorkspaceArg,
 ) -> None:
-    """The latest scores of one customer, with the reasons behind the churn score."""
+    """The latest scores of one customer, with the reasons behind the churn score and the lifetime value."""
     try:
         ws = Workspace.open(workspace)
         t = ws.warehouse.table("customer_scores")
@@ -199,7 +199,36 @@ def show(
     table = Table(title=f"customer {customer}", show_header=False)
     for col, value in row.items():
         table.add_row(col, f"{value:,.4g}" if isinstance(value, float) else str(value))
+    if pd.notna(row["clv"]):
+        try:
+            table.add_row("clv_reasons", clv_reasons_on_demand(ws, customer, row))
+        except StoreliftError as exc:
+            table.add_row("clv_reasons", f"not available: {exc}")
     console.print(table)
+
+
+def clv_reasons_on_demand(ws: Workspace, customer: str, row: pd.Series) -> str:
+    """CLV reasons for one scored customer, one per line, from the saved BG/NBD and Gamma-Gamma models of that run."""
+    import ibis
+
+    from .artifacts import ArtifactError, load_models
+    from .customers.clv_data import rfm_summary
+    from .customers.clv_explain import clv_reasons
+
+    _, models = load_models(ws.models_dir, row["model_version"])
+    if "bgnbd" not in models or "gamma_gamma" not in models:
+        raise ArtifactError(f"run {row['model_version']} saved no lifetime-value models")
+    as_of = pd.Timestamp(row["as_of"])
+    orders = workspace_orders(ws, refunds_before=as_of)
+    before = ibis.literal(as_of.to_pydatetime(), type="timestamp")
+    summary = rfm_summary(orders.filter((orders.customer_id == customer) & (orders.ordered_at < before)),
+                          as_of).execute()
+    reasons = clv_reasons(models["bgnbd"], models["gamma_gamma"], summary).iloc[0]
+    lines = [reasons["reason_1"], reasons["reason_2"], reasons["reason_3"]]
+    if abs(reasons["clv"] - row["clv"]) > 1e-6 * max(1.0, abs(row["clv"])):
+        lines.append(f"(recomputed over 12 months at 1% a month: CLV {reasons['clv']:,.2f}; the stored "
+                     f"{row['clv']:,.2f} was scored with another horizon or discount rate)")
+    return "\n".join(lines)
 
 
 def explain_on_demand(ws: Workspace, customer: str, row: pd.Series) -> str:

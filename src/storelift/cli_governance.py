@@ -227,6 +227,23 @@ def fairness(
     console.print(f"{len(flagged)} group(s) flagged; report: [bold]{path}[/]")
 
 
+@app.command()
+def explain(
+    workspace: Path = WorkspaceArg,
+    out: Optional[Path] = typer.Option(None, help="Report file (default: reports/explanations.html)."),
+) -> None:
+    """Explanations in one report: churn importance, CLV drivers, reasons for example customers'
+    scores and recommendations, and the share of decisions that carry an explanation."""
+    from .reports import write_explanations_report
+
+    try:
+        with console.status("explaining the saved models"):
+            path = write_explanations_report(_open(workspace), out)
+    except StoreliftError as exc:
+        fail(exc)
+    console.print(f"report: [bold]{path}[/]")
+
+
 from .cli_approvals import app as approvals_app  # noqa: E402
 
 app.add_typer(approvals_app, name="approvals")
