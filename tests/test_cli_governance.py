@@ -99,3 +99,21 @@ def test_fairness_flags_the_group_a_synthetic_store_under_records(tmp_path):
     assert "female" in (tmp_path / "ws" / "reports" / "fairness.html").read_text()
     bad = runner.invoke(storelift, ["synth", str(tmp_path / "x"), "--planted-bias", "gender=female:7"])
     assert bad.exit_code == 2 and "unlinked_share" in bad.output
+
+
+def test_export_redacts_unless_an_admin_asks_and_rotate_key_rekeys(ws):
+    from storelift.data import pii
+
+    email = pii.pseudonym(ws.pii_key(), "email", "ann@example.com")
+    ws.warehouse.insert("customers", pd.DataFrame({"customer_id": ["cust-c3"], "email": [email]}))
+    out = ws.root / "customers.csv"
+    plain = invoke("export", "customers", "--out", str(out), "-w", str(ws.root))
+    assert plain.exit_code == 0, plain.output
+    assert email not in out.read_text() and "[redacted]" in out.read_text()
+    refused = invoke("export", "customers", "--out", str(out), "-w", str(ws.root), "--include-pii")
+    assert refused.exit_code == 5 and "[privacy]" in refused.output  # the message names the section to edit
+    rotated = invoke("rotate-key", "-w", str(ws.root))
+    assert rotated.exit_code == 0, rotated.output
+    stored = ws.warehouse.table("customers").filter(lambda t: t.customer_id == "cust-c3").email.execute()[0]
+    assert stored != email and stored == pii.pseudonym(ws.pii_key(), "email", "ann@example.com")
+    assert invoke("verify", "-w", str(ws.root)).exit_code == 0

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from .errors import StoreliftError
@@ -18,7 +19,7 @@ WorkspaceArg = typer.Option(Path("."), "--workspace", "-w", help="Workspace fold
 
 def fail(exc: StoreliftError) -> None:
     """Print a StoreliftError without a traceback and exit with its code."""
-    err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)  # messages may hold [section] names
     raise typer.Exit(exc.exit_code)
 
 

@@ -244,6 +244,46 @@ def explain(
     console.print(f"report: [bold]{path}[/]")
 
 
+@app.command("rotate-key")
+def rotate_key(workspace: Path = WorkspaceArg, online_url: Optional[str] = OnlineUrl) -> None:
+    """Rotate the pseudonymization key: every stored pseudonym is re-keyed with a new key added to the key
+    file's chain (warehouse, online store, model artifacts, reports). Stop `storelift serve` and ingest
+    jobs first; an interrupted rotation finishes when run again."""
+    from .governance import rotate_key as rotate
+
+    try:
+        with console.status("re-keying pseudonyms") as status:
+            result = rotate(_open(workspace), online_url=online_url, progress=status.update)
+    except StoreliftError as exc:
+        fail(exc)
+    table = Table("place", "action", "values", title=f"key rotation {result.rotation_id}")
+    for place, action, values in result.places.itertuples(index=False):
+        table.add_row(str(place), str(action), f"{values:,}")
+    console.print(table)
+    console.print(f"the key file {result.key_file} now holds {result.keys} keys: back it up, then restart "
+                  "`storelift serve`")
+
+
+@app.command("export")
+def export(
+    table: str = typer.Argument(..., help="Warehouse table to export."),
+    out: Path = typer.Option(..., "--out", help="File to write: .csv or .parquet."),
+    workspace: Path = WorkspaceArg,
+    include_pii: bool = typer.Option(False, "--include-pii", help="Keep PII columns (privacy admins only: "
+                                                                  "[privacy] admins in storelift.toml)."),
+) -> None:
+    """Export a table with PII and protected attributes redacted (and e-mails/phones in text masked);
+    every export is recorded in the audit log."""
+    from .governance import export_table
+
+    try:
+        done = export_table(_open(workspace), table, out, include_pii=include_pii)
+    except StoreliftError as exc:
+        fail(exc)
+    redacted = ", ".join(done.redacted_columns) or "none"
+    console.print(f"{done.rows:,} rows of {done.table} written to {done.path}; redacted columns: {redacted}")
+
+
 from .cli_approvals import app as approvals_app  # noqa: E402
 
 app.add_typer(approvals_app, name="approvals")

@@ -4,6 +4,11 @@ A pseudonym is ``psn_`` + the first 32 hex digits of HMAC-SHA256(key, normalized
 person gets the same pseudonym across loads (joins still work), and nobody without the key can
 test a guess. The key lives in the environment (STORELIFT_PII_KEY) or in a key file outside the
 warehouse; it is never written into the warehouse.
+
+A key file may hold a chain of keys, oldest first, one per line (`storelift governance rotate-key`
+adds one): a pseudonym is made with the first key, then re-keyed with each later one as
+``psn_`` + HMAC-SHA256(next key, pseudonym)[:32 hex], which is how rotation re-keys stored data, so
+new loads still join old ones and a leaked old key alone tests no guess against stored pseudonyms.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import hmac
 import os
 import re
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +28,9 @@ from ..errors import PrivacyError
 
 KEY_ENV = "STORELIFT_PII_KEY"
 PREFIX = "psn_"
+MIN_KEY_CHARS = 32
+# Beside the key file while a rotation re-keys the workspace: keys are refused until it finishes.
+ROTATION_SUFFIX = ".rotation.json"
 
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 # An international phone number (+ then 7 or more digits with separators). Column-based masking
@@ -44,23 +54,83 @@ def create_key_file(path: Path) -> Path:
     return path
 
 
-def load_key(key_file: Path | None) -> bytes:
-    """The key from STORELIFT_PII_KEY, else from `key_file`."""
-    env = os.environ.get(KEY_ENV)
-    if env:
-        return env.encode()
-    if key_file is None:
-        raise PrivacyError(f"no pseudonymization key: set {KEY_ENV} or [privacy] key_file in storelift.toml")
+@dataclass(frozen=True)
+class KeyChain:
+    """Pseudonymization keys, oldest first: the first makes a pseudonym, each later one re-keys it."""
+
+    keys: tuple[bytes, ...]
+
+    def __post_init__(self):
+        if not self.keys or not all(isinstance(k, bytes) and k for k in self.keys):
+            raise PrivacyError("a key chain needs at least one non-empty key (bytes); pass the keys oldest first")
+
+    @property
+    def newest(self) -> bytes:
+        return self.keys[-1]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __repr__(self) -> str:  # never print key material
+        return f"KeyChain({len(self.keys)} keys)"
+
+
+Key = bytes | KeyChain | Sequence[bytes]
+
+
+def key_layers(key: Key) -> tuple[bytes, ...]:
+    """The keys to apply in order: one key (bytes), a KeyChain, or a list/tuple of keys oldest first."""
+    if isinstance(key, KeyChain):
+        return key.keys
+    if isinstance(key, (bytes, bytearray)):
+        return (bytes(key),)
+    if isinstance(key, str):
+        return (key.encode(),)
+    if isinstance(key, (list, tuple)) and key:
+        return KeyChain(tuple(k.encode() if isinstance(k, str) else bytes(k) for k in key)).keys
+    raise PrivacyError(f"pseudonymization key must be bytes, a KeyChain or a list of keys, not {type(key).__name__}")
+
+
+def rotation_marker(key_file: Path) -> Path:
+    """The file that says a key rotation of `key_file` has started and not finished."""
+    path = Path(key_file).expanduser()
+    return path.with_name(path.name + ROTATION_SUFFIX)
+
+
+def read_key_chain(key_file: Path) -> KeyChain:
+    """Every key in `key_file`, oldest first (one per line; blank lines ignored)."""
     path = Path(key_file).expanduser()
     if not path.exists():
         raise PrivacyError(
             f"pseudonymization key file {path} does not exist; restore it, set {KEY_ENV}, "
             "or point [privacy] key_file in storelift.toml at the right file"
         )
-    key = path.read_text().strip()
-    if len(key) < 32:
-        raise PrivacyError(f"key file {path} holds a key shorter than 32 characters; use a 256-bit random key")
-    return key.encode()
+    lines = [line.strip() for line in path.read_text().splitlines()]
+    keys = [line for line in lines if line]
+    if not keys:
+        raise PrivacyError(f"key file {path} is empty; restore it from a backup (its keys made the stored pseudonyms)")
+    for number, key in enumerate(keys, 1):
+        if len(key) < MIN_KEY_CHARS:
+            raise PrivacyError(f"key file {path}: key {number} is shorter than {MIN_KEY_CHARS} characters; "
+                               "use a 256-bit random key")
+    return KeyChain(tuple(k.encode() for k in keys))
+
+
+def load_key(key_file: Path | None) -> bytes | KeyChain:
+    """The key from STORELIFT_PII_KEY, else from `key_file`: bytes for a one-key file, a KeyChain for a
+    file that rotation extended. Refused while a rotation of the file is unfinished (data is half re-keyed)."""
+    env = os.environ.get(KEY_ENV)
+    if env:
+        return env.encode()
+    if key_file is None:
+        raise PrivacyError(f"no pseudonymization key: set {KEY_ENV} or [privacy] key_file in storelift.toml")
+    path = Path(key_file).expanduser()
+    if rotation_marker(path).exists():
+        raise PrivacyError(
+            f"a rotation of the pseudonymization key {path} started and did not finish, so stored data is "
+            "partly re-keyed; run `storelift governance rotate-key` again to finish it before loading data")
+    chain = read_key_chain(path)
+    return chain.keys[0] if len(chain) == 1 else chain
 
 
 def normalize(column: str, value: str) -> str:
@@ -74,12 +144,22 @@ def normalize(column: str, value: str) -> str:
     return " ".join(value.lower().split())
 
 
-def pseudonym(key: bytes, column: str, value: str) -> str:
-    digest = hmac.new(key, normalize(column, value).encode(), hashlib.sha256).hexdigest()
-    return PREFIX + digest[:32]
+def pseudonym(key: Key, column: str, value: str) -> str:
+    """``psn_`` + HMAC-SHA256(first key, normalized value)[:32 hex], re-keyed with each later key."""
+    layers = key_layers(key)
+    digest = hmac.new(layers[0], normalize(column, value).encode(), hashlib.sha256).hexdigest()
+    out = PREFIX + digest[:32]
+    for later in layers[1:]:
+        out = rekeyed(later, out)
+    return out
 
 
-def pseudonymize(values: pd.Series, key: bytes, column: str) -> pd.Series:
+def rekeyed(key: bytes, stored: str) -> str:
+    """A stored pseudonym re-keyed with a newer key: ``psn_`` + HMAC-SHA256(key, pseudonym)[:32 hex]."""
+    return PREFIX + hmac.new(key, stored.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def pseudonymize(values: pd.Series, key: Key, column: str) -> pd.Series:
     """Replace every non-null value by its pseudonym; values that already are pseudonyms stay."""
 
     def one(v):
@@ -93,7 +173,7 @@ def pseudonymize(values: pd.Series, key: bytes, column: str) -> pd.Series:
     return values.map(one)
 
 
-def mask_text(text: str, key: bytes) -> str:
+def mask_text(text: str, key: Key) -> str:
     """Replace e-mail addresses and phone numbers inside free text by their pseudonyms."""
     text = EMAIL_RE.sub(lambda m: pseudonym(key, "email", m.group(0)), text)
     return PHONE_RE.sub(lambda m: pseudonym(key, "phone", m.group(0)), text)

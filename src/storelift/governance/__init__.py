@@ -12,10 +12,14 @@ from .audit_log import (
 from .consent import ConsentError, consenting_audience
 from .drift import DRIFT_COLUMNS, DriftError, drift_report, population_stability_index, retrain_needed
 from .erasure import ErasureError, ErasureResult, customer_identifiers, erase_customer, erase_queued
+from .exports import (
+    REDACTED, ExportError, PiiAccessError, TableExport, export_table, is_privacy_admin, privacy_admins,
+)
 from .fairness import AUDIT_COLUMNS, FairnessError, fairness_audit, mitigate_thresholds
 from .fairness_audiences import CAMPAIGN_AUDIT_COLUMNS, audience_audit, campaign_audits
 from .fairness_store import ALARM_COLUMNS, StoreFairness, alarm_rates, false_alarm_rate, store_fairness, workspace_fairness
 from .fairness_targeting import TargetingFairness, audit_groups, audit_targeting, protected_groups
+from .key_rotation import ROTATION_COLUMNS, KeyRotation, KeyRotationError, rotate_key
 from .privacy import RELEASE_COLUMNS, private_counts, private_sums
 from .privacy_budget import (
     BudgetExceededError, DifferentialPrivacyError, EpsilonBudget, WorkspaceBudget, set_total_epsilon,
@@ -47,4 +51,6 @@ __all__ = [
     "DEFAULT_POLICIES", "RetentionError", "RetentionPolicy", "apply_retention", "open_online_store", "retention_plan",
     "retention_policies",
     "draft_dpia", "write_dpia",
+    "REDACTED", "ExportError", "PiiAccessError", "TableExport", "export_table", "is_privacy_admin", "privacy_admins",
+    "ROTATION_COLUMNS", "KeyRotation", "KeyRotationError", "rotate_key",
 ]
