@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import functools
 import json
-import uuid
+import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,7 +46,9 @@ def _experiment(initiative: str, arms: tuple, holdout_share: float) -> Experimen
 
 
 def new_decision_id() -> str:
-    return "d_" + uuid.uuid4().hex
+    """d_ + the time in microseconds (13 hex digits) + 76 random bits: unique, and in time order, so the
+    decisions table's key grows at its end instead of splitting pages all over a large index."""
+    return f"d_{time.time_ns() // 1000:013x}{secrets.token_hex(10)[:19]}"
 
 
 def decide_recommendations(served, store, customer_id: str, *, placement: str, k: int, session_items=(),

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from .errors import OnlineStoreBusy, OnlineStoreError
 
 ONLINE_FILE = "online.sqlite"
+CACHE_KIB = 64 * 1024  # per SQLite connection (one per thread); pages are allocated as used
 DEFAULT_PG_SCHEMA = "storelift_online"
 SQLITE_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so text order is time order
 
@@ -171,6 +172,7 @@ class SqliteDatabase(Database):
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
             conn.execute("PRAGMA synchronous=FULL")
+            conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")  # index pages of large tables stay in memory
             self._local.conn = conn
             with self._guard:
                 self._connections.append(conn)

@@ -104,7 +104,7 @@ class Personalizer:
             known = customer_id is not None and customer_id in self.interactions.users
             if known:
                 row = int(self.interactions.users.get_loc(customer_id))
-                history = self.interactions.matrix[row]
+                history = self._history_row(row)
                 session = history_vector(self.interactions, session_items) if session_items else None
                 scores, candidates = None, None
                 if session is not None and session.nnz:
@@ -146,6 +146,14 @@ class Personalizer:
         found = rows[0] >= 0
         scores[rows[0][found]] = values[0][found]
         return scores, rows[0][found]
+
+    def _history_row(self, row: int) -> sp.csr_matrix:
+        """The customer's fitted row as a 1 x n_items CSR view (half the cost of indexing the matrix)."""
+        matrix = self.interactions.matrix
+        start, end = matrix.indptr[row], matrix.indptr[row + 1]
+        return sp.csr_matrix((matrix.data[start:end], matrix.indices[start:end],
+                              np.array([0, end - start], dtype=matrix.indptr.dtype)),
+                             shape=(1, matrix.shape[1]), copy=False)
 
     @classmethod
     def from_artifact(cls, saved: dict, rules: RecommendationRules | None = None, index=None) -> "Personalizer":
