@@ -11,6 +11,7 @@ import contextlib
 import re
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -160,9 +161,21 @@ class SqliteDatabase(Database):
         except OSError as exc:
             raise OnlineStoreError(f"cannot make the folder of the online store {self.path}: {exc}") from exc
         with self._errors():
-            mode = self._connection().execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            mode = self._switch_to_wal()
         if str(mode).lower() != "wal":
             raise OnlineStoreError(f"{self.path}: SQLite refused WAL mode ({mode}); put the file on a local disk")
+
+    def _switch_to_wal(self) -> str:
+        """PRAGMA journal_mode=WAL, retried: on a new file opened by several processes at once SQLite can
+        answer "locked" at once, without waiting out the busy timeout."""
+        deadline = time.monotonic() + self.busy_timeout_s
+        while True:
+            try:
+                return self._connection().execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
