@@ -10,6 +10,7 @@ from .audit_log import (
     AuditLogError, append_audit, chained_entry, entry_hash, local_actor, verify_chain, verify_workspace,
 )
 from .consent import ConsentError, consenting_audience
+from .decay import DECAY_COLUMNS, DecayError, performance_decay
 from .drift import DRIFT_COLUMNS, DriftError, drift_report, population_stability_index, retrain_needed
 from .erasure import ErasureError, ErasureResult, customer_identifiers, erase_customer, erase_queued
 from .exports import (
@@ -38,6 +39,7 @@ __all__ = [
     "effective", "is_effective", "pending", "reject", "submit", "verify_approvals", "withdraw",
     "AuditLogError", "append_audit", "chained_entry", "entry_hash", "local_actor", "verify_chain", "verify_workspace",
     "ConsentError", "consenting_audience",
+    "DECAY_COLUMNS", "DecayError", "performance_decay",
     "DRIFT_COLUMNS", "DriftError", "drift_report", "population_stability_index", "retrain_needed",
     "ErasureError", "ErasureResult", "customer_identifiers", "erase_customer", "erase_queued",
     "AUDIT_COLUMNS", "FairnessError", "fairness_audit", "mitigate_thresholds",
