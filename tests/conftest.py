@@ -50,6 +50,26 @@ def postgres_warehouse(postgres_server):
     wh.close()
 
 
+@pytest.fixture
+def own_postgres_warehouse(postgres_server, request):
+    """The canonical tables in a PostgreSQL database of the test's own, for tests whose rows the shared
+    warehouse (compared across engines elsewhere) must not see."""
+    import re
+
+    import psycopg
+
+    from storelift.warehouse import Warehouse
+
+    name = "storelift_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:50]
+    with psycopg.connect(postgres_server.url(scheme="postgresql"), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    wh = Warehouse(postgres_server.url(name))
+    wh.ensure_tables()
+    yield wh
+    wh.close()
+
+
 @pytest.fixture(scope="session")
 def online_postgres_database(postgres_server):
     """A database for the online store (storelift serve) in the session's PostgreSQL server; returns its URL."""

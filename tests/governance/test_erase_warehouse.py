@@ -7,24 +7,9 @@ from storelift.governance.erase_warehouse import erase_warehouse
 from storelift.governance.traces import scan_warehouse, token_pattern
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=["warehouse", "own_postgres_warehouse"])
 def engine(request):
-    """A warehouse of its own (the session's shared PostgreSQL tables must not see these rows)."""
-    if request.param == "duckdb":
-        yield request.getfixturevalue("warehouse")
-        return
-    import psycopg
-
-    from storelift.warehouse import Warehouse
-
-    server = request.getfixturevalue("postgres_server")
-    with psycopg.connect(server.url(scheme="postgresql"), autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS storelift_erasure_tests")
-        conn.execute("CREATE DATABASE storelift_erasure_tests")
-    wh = Warehouse(server.url("storelift_erasure_tests"))
-    wh.ensure_tables()
-    yield wh
-    wh.close()
+    return request.getfixturevalue(request.param)
 
 
 def test_erase_warehouse_on_each_engine(engine):
