@@ -191,3 +191,23 @@ def test_erasure_on_a_workspace_built_from_online_retail(tmp_path):
     with OnlineStore.open(None, ws.root) as store:
         assert scan_workspace(ws, ids, store.db).empty
     assert verify_workspace(ws)[1].empty
+
+
+def test_erasure_while_the_service_holds_the_online_store_open(synthetic_workspace, tmp_path):
+    """A reader keeps its transaction open (as a serving worker may): the erasure still removes the rows;
+    whatever copy the WAL must keep is reported, and a second run once the reader is gone cleans it."""
+    import sqlite3
+
+    ws = copy_of(synthetic_workspace, tmp_path)
+    customer = busiest_customer(ws)
+    other = sorted(set(ws.warehouse.table("customers").customer_id.execute()) - {customer})[0]
+    serve_some_traffic(ws, customer, other)
+    reader = sqlite3.connect(ws.root / "online.sqlite", isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM events").fetchone()
+    first = erase_customer(ws, customer)
+    assert set(first.traces["kind"]) <= {"bytes"}, first.traces  # no table row is left, at most WAL bytes
+    reader.execute("COMMIT")
+    reader.close()
+    second = erase_customer(ws, customer)
+    assert second.complete, second.traces

@@ -27,14 +27,25 @@ def online_text_columns(db, table: str) -> tuple[str, ...]:
     return ONLINE_TABLES[table][1]
 
 
-def erase_online(db, pattern: str) -> dict[str, tuple[str, int]]:
-    """Delete every online row holding an identifier token; returns (action, rows) per table touched."""
+def _like(identifier: str) -> str:
+    """A LIKE pattern finding the identifier anywhere in a value ('%' and '_' in it escaped)."""
+    return "%" + re.sub(r"([\\%_])", r"\\\1", identifier) + "%"
+
+
+def erase_online(db, pattern: str, identifiers) -> dict[str, tuple[str, int]]:
+    """Delete every online row holding an identifier token; returns (action, rows) per table touched.
+    LIKE narrows the rows read (a superset of token matches), the token expression decides."""
     regex = re.compile(pattern)
+    likes = [_like(str(i)) for i in sorted(identifiers)]
     changed: dict[str, tuple[str, int]] = {}
     with db.transaction() as session:
+        if db.dialect == "sqlite":  # deleted cells are overwritten with zeros, not just unlinked
+            session.execute("PRAGMA secure_delete=ON")
         for table, (keys, columns) in ONLINE_TABLES.items():
             selected = ", ".join(dict.fromkeys(keys + columns))
-            rows = session.execute(f"SELECT {selected} FROM {table}").fetchall()
+            narrow = " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns for _ in likes)
+            rows = session.execute(f"SELECT {selected} FROM {table} WHERE {narrow}",
+                                   [like for _ in columns for like in likes]).fetchall()
             doomed = [tuple(row[k] for k in keys) for row in rows
                       if any(row[c] is not None and regex.search(str(row[c])) for c in columns)]
             if not doomed:
@@ -53,8 +64,16 @@ def erase_online(db, pattern: str) -> dict[str, tuple[str, int]]:
 
 
 def compact_sqlite(db) -> None:
-    """Fold the WAL into the file and rewrite it, so deleted rows leave no bytes behind."""
+    """Fold the WAL into the file and rewrite it, so deleted rows leave no bytes behind. While the
+    service holds the file open VACUUM may be refused: the deleted cells are zeroed already
+    (secure_delete), and the scan afterwards reports any copy left in the WAL."""
+    import sqlite3
+
     conn = db._connection()
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.execute("VACUUM")
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc).lower() and "busy" not in str(exc).lower():
+            raise

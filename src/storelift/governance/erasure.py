@@ -106,7 +106,7 @@ def _erase(ws, customer_id: str, store, request_id: str | None, actor: str) -> E
 
     actions = []
     if db is not None:
-        for table, (action, rows) in erase_online(db, pattern).items():
+        for table, (action, rows) in erase_online(db, pattern, identifiers).items():
             actions.append({"where": f"online:{table}", "action": action, "rows": rows})
     approvals = rows_holding(ws.warehouse, "approvals", "request_id", pattern)  # their audit entries stay
     erased = erase_warehouse(ws.warehouse, pattern)
