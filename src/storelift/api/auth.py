@@ -40,16 +40,29 @@ class KeyCache:
             hit = self._entries.get(text)
         return hit[0] if hit is not None and hit[1] > self.clock() else None
 
+    def lookup(self, text: str) -> ApiKey | None:
+        """The key from the cache, or read from the store now (one indexed row) and remembered when
+        valid; None for an unknown key. For callers on the hot path that must not defer to a thread."""
+        key = self.cached(text)
+        if key is None:
+            now = self.clock()
+            key = self.store.lookup_api_key(text)
+            self._remember(text, key, now)
+        return key
+
+    def _remember(self, text: str, key: ApiKey | None, read_at: float) -> None:
+        if key is not None and key.revoked_at is None and self.ttl_s > 0:
+            with self._lock:
+                if len(self._entries) >= self.max_entries:
+                    self._entries.clear()
+                self._entries[text] = (key, read_at + self.ttl_s)
+
     async def authenticate(self, text: str) -> ApiKey:
         key = self.cached(text)
         if key is None:
             now = self.clock()
             key = await run_in_threadpool(self.store.lookup_api_key, text)
-            if key is not None and key.revoked_at is None and self.ttl_s > 0:
-                with self._lock:
-                    if len(self._entries) >= self.max_entries:
-                        self._entries.clear()
-                    self._entries[text] = (key, now + self.ttl_s)
+            self._remember(text, key, now)
         if key is None:
             raise ApiError(401, "invalid_api_key", "the API key is not known to this service; check that it was "
                            "copied whole, or create one with `storelift serve keys create`",

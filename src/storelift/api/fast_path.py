@@ -93,9 +93,12 @@ class RecommendationFastPath:
         services = scope["app"].state.services if "app" in scope else None
         if request is None or not text or services is None:
             return None
-        key = services.keys.cached(text)
-        if key is None or not key.allows("read"):
-            return None  # unknown to this worker yet, revoked or lacking the scope: the route answers
+        try:
+            key = services.keys.lookup(text)  # a cache miss reads the store here: no herd onto the route
+        except Exception:  # e.g. a busy store: the route makes the documented error answer
+            return None
+        if key is None or key.revoked_at is not None or not key.allows("read"):
+            return None  # unknown, revoked or lacking the scope: the route answers
         services.models.refresh()
         served = services.models.recommender
         if served is None or services.limiter.retry_after_s(key) > 0:

@@ -82,8 +82,19 @@ def load_recommender(models_dir: Path, version: str) -> ServedRecommender:
     index_path = models_dir / version / ITEM_INDEX_FILE
     index = InnerProductIndex.load(index_path) if index_path.is_file() else None
     personalizer = Personalizer.from_artifact(saved, index=index)
+    warm_up(personalizer)
     items = saved["interactions"].items
     return ServedRecommender(version, personalizer, dict(zip(items.astype(str), range(len(items)))))
+
+
+def warm_up(personalizer) -> None:
+    """One list for a known customer and one for a visitor, so that lookups built on first use (the
+    customer index's hash table: about 0.2 s at a million customers) are built at load, before the
+    model is frozen out of the collector and swapped in, not by the first request."""
+    users = personalizer.interactions.users
+    if len(users):
+        personalizer.recommend_records(users[0], 1)
+    personalizer.recommend_records(None, 1)
 
 
 def load_scores(models_dir: Path, version: str) -> ServedScores:
