@@ -112,3 +112,24 @@ def test_a_group_of_decisions_counts_only_the_new_ones(store):
     assert store.record_decisions(rows[:2]) == 2
     assert store.record_decisions(rows) == 2  # two were there already
     assert store.count("decisions") == 4
+
+
+def test_deferred_decisions_are_committed_within_the_linger_and_at_close(online_url):
+    import time
+
+    store = OnlineStore.open(online_url)
+    rows = [DecisionRecord(f"s{i}", datetime(2024, 5, 1, tzinfo=timezone.utc), "C1", "recommendations", "home",
+                           "treatment", True, None, "{}", "x") for i in range(7)]
+    for row in rows[:3]:
+        store.record_decision_soon(row)
+    deadline = time.monotonic() + 5
+    while store.count("decisions") < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert store.count("decisions") == 3  # nobody woke the writer: its own timer committed them
+    for row in rows[3:]:
+        store.record_decision_soon(row)
+    store.close()  # what is still deferred is committed before the writer stops
+    with OnlineStore.open(online_url) as reopened:
+        assert reopened.count("decisions") == 7
+    with pytest.raises(OnlineStoreError, match="closed"):
+        store.record_decision_soon(rows[0])

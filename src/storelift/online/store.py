@@ -95,7 +95,7 @@ class OnlineStore:
 
     def record_decision_soon(self, decision: decisions.DecisionRecord) -> None:
         """Queue one decision for the next group commit without waiting for it (failures are logged)."""
-        self.writer.submit((), [decision], awaited=False).add_done_callback(_log_failed_decision)
+        self.writer.defer([decision])
 
     def count_decisions(self, customer_id: str, placement: str, since: datetime) -> int:
         return decisions.count_decisions(self.db, customer_id, placement, since)
@@ -135,8 +135,3 @@ class OnlineStore:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def _log_failed_decision(future) -> None:
-    if future.exception() is not None:
-        log.error("a decision row could not be written: %s", future.exception())

@@ -4,16 +4,18 @@ transaction.
 Requests hand their events to `EventWriter.submit` and wait on the returned future, which is
 resolved only after the transaction holding their rows has committed. While one commit waits for
 the disk, new requests queue up and go into the next transaction together, so the cost of an
-fsync is shared by every request that arrived meanwhile.
+fsync is shared by every request that arrived meanwhile. Decision rows of answered lists, which
+nobody waits for, are deferred: they ride along with the next commit, or one of their own at most
+`decision_linger_s` later.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import queue
 import threading
-import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -42,7 +44,6 @@ class _Pending:
     records: Sequence[EventRecord]
     future: Future
     decisions: Sequence[DecisionRecord] = ()
-    awaited: bool = True  # someone waits for this commit: the group must not linger
 
 
 class EventWriter:
@@ -52,9 +53,10 @@ class EventWriter:
                  on_commit: Callable[[int, int], None] | None = None, decision_linger_s: float = 0.05):
         self.db = db
         self.max_group_rows = max_group_rows
-        self.decision_linger_s = decision_linger_s  # how long a group of decision rows alone gathers more
+        self.decision_linger_s = decision_linger_s  # the longest a deferred decision row waits for its commit
         self.on_commit = on_commit  # called with (requests, rows) after each committed group
         self._queue: queue.Queue = queue.Queue()
+        self._deferred: collections.deque[DecisionRecord] = collections.deque()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -73,17 +75,22 @@ class EventWriter:
     def is_running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def submit(self, records: Sequence[EventRecord], decisions: Sequence[DecisionRecord] = (),
-               awaited: bool = True) -> Future:
-        """Queue `records` (and decision rows); the future gives a WriteResult once they are committed.
-        awaited=False: nobody waits, so the commit may gather more rows for a moment first."""
+    def submit(self, records: Sequence[EventRecord], decisions: Sequence[DecisionRecord] = ()) -> Future:
+        """Queue `records` (and decision rows); the future gives a WriteResult once they are committed."""
         future: Future = Future()
         if not records and not decisions:
             future.set_result(WriteResult(0, 0, 0))
             return future
         self.start()
-        self._queue.put(_Pending(list(records), future, list(decisions), awaited))
+        self._queue.put(_Pending(list(records), future, list(decisions)))
         return future
+
+    def defer(self, decisions: Sequence[DecisionRecord]) -> None:
+        """Hand over decision rows nobody waits for (those of answered lists): they go into the next
+        commit, at the latest `decision_linger_s` from now, without waking the writer, so a busy
+        service pays one thread hand-off per commit, not per row. Failures are logged."""
+        self.start()
+        self._deferred.extend(decisions)
 
     async def write_decisions_async(self, decisions: Sequence[DecisionRecord]) -> None:
         """Write decision rows in the next group commit and await it without blocking the event loop."""
@@ -110,27 +117,37 @@ class EventWriter:
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            item = self._queue.get()
-            if item is _STOP:
-                break
-            group, rows = [item], len(item.records) + len(item.decisions)
-            # nobody waits on rows queued with awaited=False (decision rows of answered lists): let them
-            # gather for a moment, so one commit carries many; the first awaited write ends the wait
-            linger_until = 0.0 if item.awaited else time.monotonic() + self.decision_linger_s
-            while rows < self.max_group_rows:
-                wait_s = linger_until - time.monotonic()
-                try:
-                    item = self._queue.get(timeout=wait_s) if wait_s > 0 else self._queue.get_nowait()
-                except queue.Empty:
-                    break
+            try:  # wake at least every decision_linger_s for deferred decision rows
+                item = self._queue.get(timeout=self.decision_linger_s)
+            except queue.Empty:
+                item = None
+            group: list[_Pending] = []
+            rows = 0
+            while item is not None:
                 if item is _STOP:
                     stopping = True
                     break
                 group.append(item)
                 rows += len(item.records) + len(item.decisions)
-                if item.awaited:
-                    linger_until = 0.0
-            self._commit_group(group)
+                if rows >= self.max_group_rows:
+                    break
+                try:  # whatever queued up during the last commit goes into this one
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    item = None
+            deferred = self._take_deferred()
+            if deferred:
+                group.append(_Pending((), _deferred_future(), deferred))
+            if group:
+                self._commit_group(group)
+        while self._deferred:  # rows handed over before close
+            self._commit_group([_Pending((), _deferred_future(), self._take_deferred())])
+
+    def _take_deferred(self) -> list[DecisionRecord]:
+        taken = []
+        while self._deferred and len(taken) < self.max_group_rows:
+            taken.append(self._deferred.popleft())
+        return taken
 
     def _commit_group(self, group: list[_Pending]) -> None:
         try:
@@ -178,6 +195,17 @@ class EventWriter:
             stored = sum(1 for r in mine if r.event_id in inserted)
             results.append(WriteResult(len(pending.records), stored, len(pending.records) - stored))
         return results
+
+
+def _deferred_future() -> Future:
+    future: Future = Future()
+    future.add_done_callback(_log_lost_decisions)
+    return future
+
+
+def _log_lost_decisions(future: Future) -> None:
+    if future.exception() is not None:
+        log.error("decision rows could not be written: %s", future.exception())
 
 
 def _resolve(pending: _Pending, result: WriteResult) -> None:
