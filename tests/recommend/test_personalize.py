@@ -215,3 +215,26 @@ def test_similar_items_follow_the_model_and_the_stock_rule(store):
     ids = [r["item_id"] for r in similar]
     assert len(ids) == 3 and set(ids) <= set(GARDEN) - {"g0", "g1"}  # garden items, in stock, never itself
     assert [r["rank"] for r in similar] == [1, 2, 3] and similar[0]["reason"] == "similar to g0 title"
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_reading_a_ranked_list_head_picks_what_a_full_selection_picks(seed):
+    from storelift.recommend.personalize import best_first
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 3000))
+    values = rng.integers(-3, 40, n).astype(np.float32)  # many ties
+    values[rng.random(n) < 0.05] = np.nan
+    allowed = rng.random(n) < rng.uniform(0.02, 1.0)
+    ranked = np.lexsort((np.arange(n), -np.nan_to_num(values, nan=-np.inf).astype(np.float64)))
+    for size in (1, 5, 96, 5000):
+        for positive_only in (False, True):
+            full, full_complete = best_first(values, allowed, size, positive_only)
+            head, head_complete = best_first(values, allowed, size, positive_only, ranked=ranked)
+            shown = min(size, len(full))
+            assert head[:shown].tolist() == full[:shown].tolist()
+            assert len(head) >= shown
+            if len(head) >= len(full):
+                assert head[:len(full)].tolist() == full.tolist()
+            if head_complete and full_complete:
+                assert head.tolist() == full.tolist()

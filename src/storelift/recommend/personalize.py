@@ -36,6 +36,23 @@ def history_vector(interactions: Interactions, item_ids, weights=None) -> sp.csr
     return row
 
 
+class HistoryRow:
+    """A customer's fitted history: item columns and weights, as the matrix holds them. Cheaper than a
+    1 x n_items sparse matrix, which the serving path builds only to fold in a session."""
+
+    __slots__ = ("indices", "data", "n_items")
+
+    def __init__(self, indices: np.ndarray, data: np.ndarray, n_items: int):
+        self.indices, self.data, self.n_items = indices, data, n_items
+
+    @property
+    def nnz(self) -> int:
+        return len(self.indices)
+
+    def to_csr(self) -> sp.csr_matrix:
+        return sp.csr_matrix((self.data, self.indices, np.array([0, len(self.indices)])), shape=(1, self.n_items))
+
+
 class Personalizer:
     """Recommendations for one customer at a time with consent, cold start and business rules applied.
 
@@ -70,6 +87,8 @@ class Personalizer:
                                       f"item of the interactions ({interactions.n_items}), e.g. from VendorBalance")
         self.item_weights = None if item_weights is None else np.asarray(item_weights, dtype=np.float32)
         self._popular_scores = self._weighted(self.popular.item_scores_)
+        n_items = len(self._popular_scores)  # the popular list best first, ties to the lower column, once
+        self._popular_order = np.lexsort((np.arange(n_items), -np.asarray(self._popular_scores, dtype=np.float64)))
         self._item_ids = np.asarray(interactions.items, dtype=object)  # indexing an Index per call is slow
         self._sellable = catalog.in_stock.copy() if self.rules.exclude_out_of_stock else \
             np.ones(interactions.n_items, dtype=bool)
@@ -101,16 +120,16 @@ class Personalizer:
         if not consent:
             source, scores = "popular", None
         else:
-            known = customer_id is not None and customer_id in self.interactions.users
-            if known:
-                row = int(self.interactions.users.get_loc(customer_id))
+            row = self._user_row(customer_id)
+            if row is not None:
                 history = self._history_row(row)
                 session = history_vector(self.interactions, session_items) if session_items else None
                 scores, candidates = None, None
                 if session is not None and session.nnz:
                     try:
-                        scores = self.model.score_history(history + session)[0]
-                        history = history + session
+                        combined = history.to_csr() + session
+                        scores = self.model.score_history(combined)[0]
+                        history = combined
                     except RecommendModelError:  # cannot fold in: the customer's fitted history alone
                         pass
                 if scores is None and self.index is not None:
@@ -135,7 +154,16 @@ class Personalizer:
                 allowed[history.indices] = False
         return self._ranked(scores, source, allowed, history, k, candidates)
 
-    def _retrieved(self, row: int, history: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _user_row(self, customer_id) -> int | None:
+        """The customer's row in the fitted matrix, None for an id the model has not seen."""
+        if customer_id is None:
+            return None
+        try:
+            return int(self.interactions.users.get_loc(customer_id))
+        except (KeyError, TypeError):
+            return None
+
+    def _retrieved(self, row: int, history: HistoryRow, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Scores of the index's best candidates for a known customer (others -inf), and those item
         columns: enough for k after the rules in all but unusual lists; when the rules leave fewer,
         the popular list fills in."""
@@ -147,13 +175,11 @@ class Personalizer:
         scores[rows[0][found]] = values[0][found]
         return scores, rows[0][found]
 
-    def _history_row(self, row: int) -> sp.csr_matrix:
-        """The customer's fitted row as a 1 x n_items CSR view (half the cost of indexing the matrix)."""
+    def _history_row(self, row: int) -> HistoryRow:
+        """The customer's fitted row, as views into the matrix."""
         matrix = self.interactions.matrix
         start, end = matrix.indptr[row], matrix.indptr[row + 1]
-        return sp.csr_matrix((matrix.data[start:end], matrix.indices[start:end],
-                              np.array([0, end - start], dtype=matrix.indptr.dtype)),
-                             shape=(1, matrix.shape[1]), copy=False)
+        return HistoryRow(matrix.indices[start:end], matrix.data[start:end], matrix.shape[1])
 
     @classmethod
     def from_artifact(cls, saved: dict, rules: RecommendationRules | None = None, index=None) -> "Personalizer":
@@ -178,7 +204,8 @@ class Personalizer:
             values += scores[chosen].astype(np.float64).tolist()
         if len(chosen) < k:  # back-fill from the popular list, under the same rules and caps
             allowed[chosen] = False
-            filled = capped_top(popular, allowed, k, self.catalog, self.rules, positive_only=False, before=chosen)
+            filled = capped_top(popular, allowed, k, self.catalog, self.rules, positive_only=False, before=chosen,
+                                ranked=self._popular_order)
             sources += ["popular"] * len(filled)
             values += popular[filled].astype(np.float64).tolist()
             chosen = np.concatenate([chosen, filled])
@@ -226,11 +253,14 @@ class Personalizer:
 
 
 def best_first(values: np.ndarray, allowed: np.ndarray, size: int, positive_only: bool,
-               candidates: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
+               candidates: np.ndarray | None = None, ranked: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
     """At least `size` (when there are) allowed columns with the highest finite values, best first,
     ties to the lower column; and whether that is every eligible column. Partial selection first, so
     a 100k-item catalog costs a partition, not a sort; `candidates` (item columns) limits the look to
-    those, e.g. what an index retrieved."""
+    those, e.g. what an index retrieved; `ranked` is every column already in that order (a list that
+    does not change between requests, like the popular one), so only its head is read."""
+    if ranked is not None:
+        return _best_of_ranked(values, allowed, size, positive_only, ranked)
     if candidates is None:
         eligible = allowed & np.isfinite(values)
         if positive_only:
@@ -249,15 +279,31 @@ def best_first(values: np.ndarray, allowed: np.ndarray, size: int, positive_only
     return candidates[np.lexsort((candidates, -values[candidates]))], complete
 
 
+def _best_of_ranked(values, allowed, size: int, positive_only: bool, ranked: np.ndarray) -> tuple[np.ndarray, bool]:
+    found, have, start, chunk = [], 0, 0, max(4 * size, 256)
+    while start < ranked.size and have < size:
+        part = ranked[start:start + chunk]
+        picked = values[part]
+        keep = allowed[part] & np.isfinite(picked)
+        if positive_only:
+            keep &= picked > 0
+        found.append(part[keep])
+        have += int(keep.sum())
+        start += chunk
+        chunk *= 4
+    columns = np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+    return columns.astype(np.int64, copy=False), start >= ranked.size
+
+
 def capped_top(values: np.ndarray, allowed: np.ndarray, k: int, catalog: ItemCatalog, rules: RecommendationRules,
                *, positive_only: bool, before: np.ndarray | None = None,
-               candidates: np.ndarray | None = None) -> np.ndarray:
+               candidates: np.ndarray | None = None, ranked: np.ndarray | None = None) -> np.ndarray:
     """The best allowed columns by `values` that the diversity caps let through after `before` (items
     already in the list, which count toward the caps), up to k - len(before)."""
     before = np.empty(0, dtype=np.int64) if before is None else before
     size = 4 * k + 16
     while True:
-        order, complete = best_first(values, allowed, size, positive_only, candidates)
+        order, complete = best_first(values, allowed, size, positive_only, candidates, ranked)
         kept = apply_caps(np.concatenate([before, order]), catalog, rules, k)[len(before):]
         if complete or len(before) + len(kept) == k:
             return kept.astype(np.int64)

@@ -20,8 +20,26 @@ KINDS = ("exact", "hnsw")
 _EXACT_BLOCK = 128  # queries scored per dense block: 128 x 100k items x 4 bytes = 51 MB
 
 
+_FAISS = []
+
+
 def _faiss():
-    return optional_module("faiss", "retrieval")
+    if not _FAISS:  # imported once: import_module's lookup costs microseconds on every search
+        _FAISS.append(optional_module("faiss", "retrieval"))
+    return _FAISS[0]
+
+
+_HNSW_PARAMETERS: dict[int, object] = {}
+
+
+def _hnsw_parameters(ef_search: int):
+    """faiss search parameters for one candidate-list size, built once (read-only, safe to share)."""
+    params = _HNSW_PARAMETERS.get(ef_search)
+    if params is None:
+        if len(_HNSW_PARAMETERS) >= 4096:
+            _HNSW_PARAMETERS.clear()
+        params = _HNSW_PARAMETERS[ef_search] = _faiss().SearchParametersHNSW(efSearch=ef_search)
+    return params
 
 
 def _positive_int(value, name: str, example: int, minimum: int = 1) -> int:
@@ -177,7 +195,6 @@ class InnerProductIndex:
         return rows, scores
 
     def _search_hnsw(self, queries, k, excluded):
-        faiss = _faiss()
         n_queries = queries.shape[0]
         rows = np.full((n_queries, k), -1, dtype=np.int64)
         scores = np.full((n_queries, k), -np.inf, dtype=np.float32)
@@ -189,7 +206,7 @@ class InnerProductIndex:
         while pending.size:
             # widen the candidate list by the over-fetch too, so the items that survive the filter
             # are searched as thoroughly as an unfiltered top k would be
-            params = faiss.SearchParametersHNSW(efSearch=int(self.ef_search) + fetch - k)
+            params = _hnsw_parameters(int(self.ef_search) + fetch - k)
             _, candidates = self.index_.search(queries[pending], min(fetch, self.n_items_), params=params)
             short = []
             for query, found in zip(pending, candidates):
