@@ -134,7 +134,7 @@ def _request_processes(log_path) -> dict[str, int]:
 
 def _crossed(pairs, log_path) -> list:
     """The (write, read) request pairs that two different workers served, by the access log."""
-    time.sleep(0.2)  # let the log lines land
+    time.sleep(0.5)  # let the log lines land (request lines are written in batches, at most 0.25 s late)
     processes = _request_processes(log_path)
     return [p for p in pairs if p[0] in processes and p[1] in processes and processes[p[0]] != processes[p[1]]]
 

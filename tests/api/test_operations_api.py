@@ -63,6 +63,25 @@ def test_one_json_log_line_per_request_without_customer_data(api, caplog):
     assert "ada@example.com" not in text and "testclient" not in text and "127.0.0.1" not in text
 
 
+def test_a_lean_path_answer_is_logged_and_counted_like_any_other(make_api, caplog):
+    from storelift.api.logs import JsonFormatter
+
+    api = make_api()
+    before = api.client.get("/metrics", headers=api.headers("metrics")).text
+    caplog.set_level(logging.INFO, logger="storelift.api.access")
+    answer = api.client.get("/v1/recommendations/ada@example.com", params={"k": 2}, headers=api.headers("read"))
+    assert answer.status_code == 200
+    [record] = [r for r in caplog.records if r.name == "storelift.api.access"]
+    line = json.loads(JsonFormatter().format(record))
+    assert line["route"] == "/v1/recommendations/{customer_id}" and line["status"] == 200
+    assert line["method"] == "GET" and line["latency_ms"] >= 0
+    assert line["request_id"] == answer.headers["x-request-id"]
+    assert line["key_id"] == api.keys["read"].split("_")[1] and "ada@example.com" not in json.dumps(line)
+    text = api.client.get("/metrics", headers=api.headers("metrics")).text
+    name = 'storelift_http_requests_total{method="GET",route="/v1/recommendations/{customer_id}",status="200"}'
+    assert _sample(text, name) - _sample(before, name) == 1
+
+
 def test_openapi_documents_errors_examples_and_security(api):
     schema = api.client.get("/openapi.json").json()
     components = schema["components"]["schemas"]

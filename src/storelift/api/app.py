@@ -64,8 +64,9 @@ class ApiServices:
     policy: DecisionPolicy
 
 
-def create_app(workspace_path: Path | str, settings: ServeSettings | None = None) -> FastAPI:
-    """The service of one workspace; opens (and creates) its online store."""
+def create_app(workspace_path: Path | str, settings: ServeSettings | None = None) -> RecommendationFastPath:
+    """The service of one workspace; opens (and creates) its online store. An ASGI app: the FastAPI app
+    behind the lean recommendation path, whose attributes (state, openapi) it shows."""
     settings = settings or ServeSettings()
     workspace = Workspace.open(workspace_path)
     pii_key = None if workspace.config.keep_raw_pii else workspace.pii_key()
@@ -99,13 +100,12 @@ def create_app(workspace_path: Path | str, settings: ServeSettings | None = None
     app.include_router(customers_router)
     app.include_router(decisions_router)
     app.include_router(ops_router(settings.public_metrics))
-    app.add_middleware(RecommendationFastPath)  # innermost: logged, counted and size-limited like every request
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestObserver)  # added last: outermost, so it sees every response
-    return app
+    return RecommendationFastPath(app)  # ahead of it all: the hottest request, answered lean
 
 
-def app_from_environment() -> FastAPI:
+def app_from_environment() -> RecommendationFastPath:
     """The uvicorn factory used by `storelift serve`: the workspace and settings come from the environment."""
     workspace = os.environ.get(WORKSPACE_ENV)
     if not workspace:

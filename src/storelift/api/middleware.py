@@ -62,7 +62,7 @@ class RequestObserver:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = uuid.uuid4().hex[:16]
+        request_id = new_request_id()
         started = time.perf_counter()
         status = 0
 
@@ -83,13 +83,22 @@ class RequestObserver:
                 await internal_error_response(request_id)(scope, receive, observed_send)
             status = status or 500
         finally:
-            seconds = time.perf_counter() - started
-            route = _route(scope)
-            metrics.observe_request(scope["method"], route, status, seconds)
             state = scope.get("state") or {}
-            access_log.info("request", extra={"fields": {
-                "request_id": request_id, "method": scope["method"], "route": route, "status": status,
-                "latency_ms": round(seconds * 1000, 2), "key_id": state.get("key_id"), "process": os.getpid()}})
+            record_request(scope["method"], _route(scope), status, time.perf_counter() - started, request_id,
+                           state.get("key_id"))
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def record_request(method: str, route: str, status: int, seconds: float, request_id: str,
+                   key_id: str | None) -> None:
+    """The metrics and the JSON request line of one answered request."""
+    metrics.observe_request(method, route, status, seconds)
+    access_log.info("request", extra={"fields": {
+        "request_id": request_id, "method": method, "route": route, "status": status,
+        "latency_ms": round(seconds * 1000, 2), "key_id": key_id, "process": os.getpid()}})
 
 
 def _route(scope: Scope) -> str:

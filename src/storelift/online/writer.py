@@ -50,7 +50,7 @@ class EventWriter:
     """A thread that drains the queue of pending writes and commits them in groups."""
 
     def __init__(self, db: Database, max_group_rows: int = 5_000,
-                 on_commit: Callable[[int, int], None] | None = None, decision_linger_s: float = 0.05):
+                 on_commit: Callable[[int, int], None] | None = None, decision_linger_s: float = 0.2):
         self.db = db
         self.max_group_rows = max_group_rows
         self.decision_linger_s = decision_linger_s  # the longest a deferred decision row waits for its commit

@@ -62,6 +62,7 @@ class _Factorization(Recommender):
     def _store(self, fitted, matrix) -> None:
         self.user_factors_ = np.ascontiguousarray(fitted.user_factors, dtype=np.float32)
         self.item_factors_ = np.ascontiguousarray(fitted.item_factors, dtype=np.float32)
+        self.__dict__.pop("_item_norms", None)
         self.matrix_ = matrix
         self.n_items_ = matrix.shape[1]
 
@@ -79,10 +80,12 @@ class _Factorization(Recommender):
         return self._unit_factors(np.asarray(item_rows)) @ self._unit_factors(np.asarray(other_rows)).T
 
     def _unit_factors(self, rows) -> np.ndarray:
-        factors = self.item_factors_[rows]
-        norms = np.linalg.norm(factors, axis=1)
-        norms[norms == 0] = np.inf
-        return factors / norms[:, None]
+        norms = self.__dict__.get("_item_norms")
+        if norms is None:  # once per fit: explanations read a few rows on every request
+            norms = np.linalg.norm(self.item_factors_, axis=1)
+            norms[norms == 0] = np.inf
+            self._item_norms = norms
+        return self.item_factors_[rows] / norms[rows, None]
 
 
 class ALS(_Factorization):
