@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import functools
 import json
-import secrets
+import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+import orjson
 
 from ..experiments import HOLDOUT_ARM, Experiment
 from ..online import DecisionRecord
@@ -47,8 +49,10 @@ def _experiment(initiative: str, arms: tuple, holdout_share: float) -> Experimen
 
 def new_decision_id() -> str:
     """d_ + the time in microseconds (13 hex digits) + 76 random bits: unique, and in time order, so the
-    decisions table's key grows at its end instead of splitting pages all over a large index."""
-    return f"d_{time.time_ns() // 1000:013x}{secrets.token_hex(10)[:19]}"
+    decisions table's key grows at its end instead of splitting pages all over a large index. The bits
+    come from `random` (reseeded from the OS in every process, forked ones included): an id names a
+    decision, it guards nothing, so it need not cost a system call."""
+    return f"d_{time.time_ns() // 1000:013x}{random.getrandbits(76):019x}"
 
 
 def decide_recommendations(served, store, customer_id: str, *, placement: str, k: int, session_items=(),
@@ -71,7 +75,7 @@ def decide_recommendations(served, store, customer_id: str, *, placement: str, k
     decision = DecisionRecord(
         decision_id=new_decision_id(), decided_at=now, customer_id=customer_id, initiative=RECOMMENDATIONS,
         placement=placement, arm=arm, has_consent=has_consent, model_version=served.version,
-        shown=json.dumps({"items": [item["item_id"] for item in items], "context": context}),
+        shown=orjson.dumps({"items": [item["item_id"] for item in items], "context": context}).decode(),
         explanation=why)
     return decision, {"items": items, "personalized": personalize and any(i["personalized"] for i in items),
                       "explanation": why}

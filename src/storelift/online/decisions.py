@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from .database import Database, Session
@@ -33,8 +33,8 @@ def insert_decisions(session: Session, decisions: list[DecisionRecord]) -> int:
     sql = (f"INSERT INTO decisions ({', '.join(DECISION_FIELDS)}) VALUES ({', '.join('?' * len(DECISION_FIELDS))}) "
            "ON CONFLICT (decision_id) DO NOTHING")
     rows = []
-    for d in decisions:
-        row = list(astuple(d))
+    for d in decisions:  # attribute by attribute: dataclasses.astuple deep-copies every field
+        row = [getattr(d, name) for name in DECISION_FIELDS]
         row[1] = db.time(d.decided_at)
         rows.append(row)
     if len(rows) == 1:
