@@ -161,14 +161,20 @@ def _event_batch(n: int, rng) -> bytes:
     return json.dumps({"batch": batch}).encode()
 
 
-async def ingest(port: int, key: str, seconds: float, connections: int = 16, batch: int = 100) -> dict:
-    """Closed loop: each connection posts the next batch when the last one is acknowledged."""
+async def ingest(port: int, key: str, seconds: float, connections: int = 16, batch: int = 100,
+                 connect_gap_s: float = 0.005) -> dict:
+    """Closed loop: each connection posts the next batch when the last one is acknowledged. The
+    connections open `connect_gap_s` apart before the clock starts (see `open_loop`)."""
     stored = duplicates = errors = requests = 0
+    opened = []
+    for _ in range(connections):
+        opened.append(await asyncio.open_connection("127.0.0.1", port))
+        await asyncio.sleep(connect_gap_s)
     deadline = time.perf_counter() + seconds
 
     async def worker(w: int):
         nonlocal stored, duplicates, errors, requests
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        reader, writer = opened[w]
         local = np.random.default_rng(100 + w)
         while time.perf_counter() < deadline:
             writer.write(_request("POST", "/v1/events", key, _event_batch(batch, local)))

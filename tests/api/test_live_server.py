@@ -145,6 +145,7 @@ def test_consent_change_is_seen_at_once_by_the_other_worker(live_workspace, tmp_
     log_path = tmp_path / "serve.log"
     pairs = []
     with start_server(live_workspace, workers=2, log_path=log_path) as server:
+        assert server.workers_started() == 2  # start_server waits for every worker, not just the first
         for round_ in range(200):
             granted = round_ % 2 == 0
             put = httpx.put(f"{server.url}/v1/customers/C-77/consent", headers=headers,

@@ -31,6 +31,9 @@ SETTING_OPTIONS = {
 }
 
 
+STARTUP_COMPLETE = "Application startup complete."  # what uvicorn logs once a worker's lifespan has run
+
+
 class ServerStartError(StoreliftError):
     """The server exited or never became healthy; the message holds the end of its log."""
 
@@ -61,6 +64,7 @@ class ServerProcess:
     process: subprocess.Popen
     url: str
     log_path: Path
+    log_offset: int = 0  # where this run's lines start in the (appended) log
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -76,18 +80,29 @@ class ServerProcess:
         except (urllib.error.URLError, OSError, ValueError):
             return None
 
-    def wait_until_healthy(self, timeout_s: float = 60.0) -> dict:
+    def wait_until_healthy(self, timeout_s: float = 60.0, workers: int = 1) -> dict:
+        """Wait for a healthy /health and for `workers` workers to have started (one answers /health
+        while the others may still be loading models)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise ServerStartError(f"storelift serve exited with code {self.process.returncode}:\n"
                                        f"{self.log_tail()}")
             answer = self.health()
-            if answer is not None:
+            if answer is not None and (workers == 1 or self.workers_started() >= workers):
                 return answer
             time.sleep(0.1)
         self.kill()
         raise ServerStartError(f"storelift serve was not healthy after {timeout_s:g} s:\n{self.log_tail()}")
+
+    def workers_started(self) -> int:
+        """Workers that finished starting up (loaded their models), from the server's log."""
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(self.log_offset)
+                return log.read().decode(errors="replace").count(STARTUP_COMPLETE)
+        except OSError:
+            return 0
 
     def _signal_group(self, sig: int) -> None:
         try:
@@ -130,9 +145,10 @@ def start_server(workspace: Path | str, *, host: str = "127.0.0.1", port: int | 
     command = [sys.executable, "-m", "storelift.cli_serve", "run", str(workspace), "--host", host,
                "--port", str(port), "--workers", str(workers), *settings_args(settings or ServeSettings())]
     with open(log_path, "ab") as log:
+        offset = log.tell()
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    env={**os.environ, **(env or {})}, start_new_session=True)
-    server = ServerProcess(process, f"http://{host}:{port}", Path(log_path))
+    server = ServerProcess(process, f"http://{host}:{port}", Path(log_path), offset)
     if wait:
-        server.wait_until_healthy(timeout_s)
+        server.wait_until_healthy(timeout_s, workers)
     return server

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Mapping, Sequence
 
@@ -79,11 +79,13 @@ def insert_events(session: Session, records: Sequence[EventRecord], received_at:
     db = session.db
     columns = EVENT_FIELDS + ["received_at"]
     received = db.time(received_at)
+    occurred = EVENT_FIELDS.index("occurred_at")
     rows = []
-    for r in records:
-        row = list(astuple(r))
-        row[EVENT_FIELDS.index("occurred_at")] = db.time(r.occurred_at)
-        rows.append(row + [received])
+    for r in records:  # attribute by attribute: dataclasses.astuple deep-copies every field
+        row = [getattr(r, name) for name in EVENT_FIELDS]
+        row[occurred] = db.time(r.occurred_at)
+        row.append(received)
+        rows.append(row)
     if db.dialect == "postgres":
         return _insert_events_postgres(session, columns, rows)
     sql = (f"INSERT INTO events ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
