@@ -23,29 +23,32 @@ ONLINE_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 ERASED_MARKER = "erased"
 
 
-def online_text_columns(db, table: str) -> tuple[str, ...]:
-    return ONLINE_TABLES[table][1]
-
-
 def _like(identifier: str) -> str:
     """A LIKE pattern finding the identifier anywhere in a value ('%' and '_' in it escaped)."""
     return "%" + re.sub(r"([\\%_])", r"\\\1", identifier) + "%"
 
 
+def candidate_rows(session, table: str, identifiers) -> list:
+    """The rows of an online table that may hold an identifier (its key and text columns): a LIKE on
+    every text column, a superset of the token matches, so that only those rows are read."""
+    keys, columns = ONLINE_TABLES[table]
+    likes = [_like(str(i)) for i in sorted(identifiers)]
+    selected = ", ".join(dict.fromkeys(keys + columns))
+    narrow = " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns for _ in likes)
+    return session.execute(f"SELECT {selected} FROM {table} WHERE {narrow}",
+                           [like for _ in columns for like in likes]).fetchall()
+
+
 def erase_online(db, pattern: str, identifiers) -> dict[str, tuple[str, int]]:
     """Delete every online row holding an identifier token; returns (action, rows) per table touched.
-    LIKE narrows the rows read (a superset of token matches), the token expression decides."""
+    LIKE narrows the rows read, the token expression decides."""
     regex = re.compile(pattern)
-    likes = [_like(str(i)) for i in sorted(identifiers)]
     changed: dict[str, tuple[str, int]] = {}
     with db.transaction() as session:
         if db.dialect == "sqlite":  # deleted cells are overwritten with zeros, not just unlinked
             session.execute("PRAGMA secure_delete=ON")
         for table, (keys, columns) in ONLINE_TABLES.items():
-            selected = ", ".join(dict.fromkeys(keys + columns))
-            narrow = " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns for _ in likes)
-            rows = session.execute(f"SELECT {selected} FROM {table} WHERE {narrow}",
-                                   [like for _ in columns for like in likes]).fetchall()
+            rows = candidate_rows(session, table, identifiers)
             doomed = [tuple(row[k] for k in keys) for row in rows
                       if any(row[c] is not None and regex.search(str(row[c])) for c in columns)]
             if not doomed:

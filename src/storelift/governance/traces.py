@@ -141,18 +141,16 @@ def scan_warehouse(wh, pattern: str) -> list[dict]:
     return rows
 
 
-def scan_online(db, pattern: str) -> list[dict]:
-    """Every text column of the online store's tables (SQLite or PostgreSQL)."""
-    from .erase_online import ONLINE_TABLES, online_text_columns
+def scan_online(db, pattern: str, identifiers: Iterable[str]) -> list[dict]:
+    """Every text column of the online store's tables (SQLite or PostgreSQL), in the rows a LIKE on
+    the identifiers picks (the token expression then decides, as erasure does)."""
+    from .erase_online import ONLINE_TABLES, candidate_rows
 
     rows = []
     regex = re.compile(pattern)
-    for table in ONLINE_TABLES:
-        columns = online_text_columns(db, table)
-        if not columns:
-            continue
+    for table, (_, columns) in ONLINE_TABLES.items():
         with db.read() as session:
-            found = session.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
+            found = candidate_rows(session, table, identifiers)
         for column in columns:
             hits = sum(1 for row in found if row[column] is not None and regex.search(str(row[column])))
             if hits:
@@ -237,7 +235,7 @@ def scan_workspace(ws, identifiers: Iterable[str], online_db=None) -> pd.DataFra
     pattern = token_pattern(ids)
     rows = scan_warehouse(ws.warehouse, pattern)
     if online_db is not None:
-        rows += scan_online(online_db, pattern)
+        rows += scan_online(online_db, pattern, ids)
     for path in sorted(p for p in Path(ws.root).rglob("*") if p.is_file()):
         rows += scan_file(path, ids, pattern, str(path.relative_to(ws.root)))
     return pd.DataFrame(rows, columns=list(TRACE_COLUMNS))
