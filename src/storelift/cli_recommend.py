@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import pandas as pd
 import typer
 from rich.table import Table
@@ -136,16 +135,11 @@ def run_fit(ws: Workspace, model: str = "ease", as_of=None, half_life: float | N
     return folder
 
 
-def fit_vendor_balance(model, interactions, catalog, max_boost: float, sample: int = 2_000, k: int = 10):
-    """Per-item weights from a VendorBalance fitted on the lists of a sample of customers (seen items
-    excluded, as served); prints how far exposure moved toward the catalogue."""
-    from .recommend.models import mask_excluded
-    from .recommend.exposure import VendorBalance
+def fit_vendor_balance(model, interactions, catalog, max_boost: float):
+    """Per-item weights that balance vendor exposure; prints how far exposure moved toward the catalogue."""
+    from .recommend.exposure import fit_on_sample
 
-    rows = np.random.default_rng(0).permutation(interactions.n_users)[:sample]
-    scores = np.array(model.scores(rows), dtype=np.float32)
-    mask_excluded(scores, interactions.matrix, rows)
-    balance = VendorBalance(k=k, max_boost=max_boost).fit(scores, catalog.vendor)
+    balance = fit_on_sample(model, interactions, catalog.vendor, max_boost)
     console.print(f"vendor exposure vs catalogue share: total variation {balance.distance_before_:.3f} -> "
                   f"{balance.distance_after_:.3f} (weights within x{max_boost:g})")
     return balance.item_weights(catalog.vendor)

@@ -51,6 +51,21 @@ def test_balance_brings_exposure_to_catalogue_shares_at_a_small_relevance_cost(p
     assert balanced >= 0.9 * plain, (plain, balanced)
 
 
+def test_fit_on_sample_balances_the_lists_served_to_a_sample_of_customers(purchases):
+    from storelift.recommend.exposure import fit_on_sample
+    from storelift.recommend.interactions import Interactions
+
+    split, vendors = purchases
+    stage = split.stage("test")
+    interactions = Interactions(stage.fit_matrix, pd.Index(split.users), pd.Index(split.items))
+    model = EASE().fit(interactions.matrix)
+    balance = fit_on_sample(model, interactions, vendors, max_boost=2.0, sample=800)
+    assert balance.distance_after_ < 0.5 * balance.distance_before_
+    assert balance.weights_.max() <= 2.0 + 1e-12 and balance.weights_.min() >= 0.5 - 1e-12
+    again = fit_on_sample(model, interactions, vendors, max_boost=2.0, sample=800)
+    assert np.array_equal(again.weights_, balance.weights_)  # the sample is seeded
+
+
 def test_max_boost_bounds_the_weights(purchases):
     split, vendors = purchases
     unchanged = fitted_balance(split, vendors, max_boost=1.0)

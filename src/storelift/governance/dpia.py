@@ -5,7 +5,6 @@ safeguards in place, then the risks those facts imply. The data protection offic
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pandas as pd
@@ -72,7 +71,6 @@ def _data_sections(f: DpiaFacts) -> list[tuple[str, object]]:
 def _safeguards(f: DpiaFacts) -> pd.DataFrame:
     """Columns: safeguard, status (yes, partly, no), evidence."""
     c = f.ws.config
-    erasure_job = importlib.util.find_spec("storelift.governance.erasure") is not None
     erasures, last_erasure = f.recorded("erasure", "erase")
     audits, last_audit = f.recorded("fairness")
     approvals, last_approval = f.recorded("approv")
@@ -90,10 +88,9 @@ def _safeguards(f: DpiaFacts) -> pd.DataFrame:
          ("every decision records has_consent" if not f.consent_unknown
           else f"{f.consent_unknown} decisions lack has_consent") if len(f.consents)
          else "enforced, but no consents are recorded, so nobody is personalized"),
-        ("erasure", "yes" if erasure_job else "partly",
-         ("erasure of a customer from the online store, warehouse and files is installed" if erasure_job
-          else "the API queues erasure requests, but no erasure job is installed")
-         + f"; {erasures} erasure entries in the audit log{_when(last_erasure)}{queued}"),
+        ("erasure", "yes",
+         "`storelift governance erase` removes a customer from the online store, warehouse and files"
+         f"; {erasures} erasure entries in the audit log{_when(last_erasure)}{queued}"),
         ("fairness audits", "yes" if audits else "no",
          f"{audits} recorded{_when(last_audit)}" if audits
          else "none recorded in the audit log (an audit run without an entry leaves no evidence)"),

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .interactions import RecommendDataError
-from .models import Recommender
+from .models import Recommender, mask_excluded
 
 BALANCE_COLUMNS = ("vendor", "catalog_share", "exposure_before", "exposure_after", "weight")
 UNKNOWN = "(unknown)"
@@ -105,3 +105,13 @@ class Reweighted(Recommender):
 
     def scores(self, user_rows) -> np.ndarray:
         return weighted_scores(np.asarray(self.model.scores(user_rows), dtype=np.float32), self.item_weights)
+
+
+def fit_on_sample(model, interactions, vendors, max_boost: float, sample: int = 2_000, k: int = 10,
+                  seed: int = 0) -> VendorBalance:
+    """A VendorBalance fitted on the top-k lists of up to `sample` customers of `interactions`, their
+    seen items excluded as they are when served. vendors: one vendor per item."""
+    rows = np.random.default_rng(seed).permutation(interactions.n_users)[:sample]
+    scores = np.array(model.scores(rows), dtype=np.float32)
+    mask_excluded(scores, interactions.matrix, rows)
+    return VendorBalance(k=k, max_boost=max_boost).fit(scores, vendors)
