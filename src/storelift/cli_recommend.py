@@ -70,16 +70,10 @@ def latest_consent(ws: Workspace, customer_id: str, purpose: str = "personalizat
 
 def consenting(ws: Workspace, purpose: str = "personalization", customer_id: str | None = None) -> list[str]:
     """Customers (or just `customer_id`) whose consent in force for `purpose` is a grant, by id."""
-    from .audit.coverage import latest_consents
+    from .governance.consent import consenting_ids
 
     wh = ws.warehouse
-    if "consents" not in wh.con.list_tables():
-        return []
-    t = wh.table("consents")
-    t = t.filter(t.purpose == purpose) if customer_id is None else \
-        t.filter((t.purpose == purpose) & (t.customer_id == customer_id))
-    now = latest_consents(t)
-    return sorted(now.filter(now.granted).customer_id.execute())
+    return consenting_ids(wh.table("consents"), purpose, customer_id) if wh.has_table("consents") else []
 
 
 def customer_purchases(ws: Workspace, customer_id: str) -> pd.DataFrame:

@@ -38,3 +38,19 @@ def test_bad_requests_name_the_problem(warehouse):
         consenting_audience(audience, warehouse.table("consents"), "newsletter")
     with pytest.raises(ConsentError, match="customer_col"):
         consenting_audience(audience, warehouse.table("consents"), "email")
+
+
+def test_consenting_ids_are_the_grants_in_force(warehouse):
+    from storelift.governance.consent import consenting_ids
+
+    warehouse.insert("consents", pd.DataFrame({
+        "customer_id": ["C2", "C1", "C3", "C1", "C4"],
+        "purpose": ["personalization"] * 4 + ["email"],
+        "granted": [True, True, True, False, True],
+        "recorded_at": [T, T, T, T + pd.Timedelta(days=1), T]}))
+    consents = warehouse.table("consents")
+    assert consenting_ids(consents, "personalization") == ["C2", "C3"]  # C1 withdrew, C4 only email
+    assert consenting_ids(consents, "personalization", "C3") == ["C3"]
+    assert consenting_ids(consents, "personalization", "C1") == []
+    with pytest.raises(ConsentError, match="not a consent purpose"):
+        consenting_ids(consents, "newsletter")

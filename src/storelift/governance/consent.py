@@ -29,3 +29,14 @@ def consenting_audience(audience: ibis.Table, consents: ibis.Table, purpose: str
     granted = latest_consents(chosen)
     granted = granted.filter(granted.granted).select(_consenting=granted.customer_id)
     return audience.semi_join(granted, audience[customer_col] == granted._consenting)
+
+
+def consenting_ids(consents: ibis.Table, purpose: str, customer_id: str | None = None) -> list[str]:
+    """The customers (or only `customer_id`) whose consent in force for `purpose` is a grant, sorted."""
+    if purpose not in CONSENT_PURPOSES:
+        raise ConsentError(f"purpose {purpose!r} is not a consent purpose; use one of {', '.join(sorted(CONSENT_PURPOSES))}")
+    chosen = consents.filter(consents.purpose == purpose)
+    if customer_id is not None:
+        chosen = chosen.filter(chosen.customer_id == customer_id)
+    now = latest_consents(chosen)
+    return sorted(now.filter(now.granted).customer_id.execute())

@@ -179,14 +179,10 @@ def _add_examples(report: Report, examples: pd.DataFrame, clv_reasons: pd.DataFr
 
 def _consenting(ws) -> set[str]:
     """Customers whose personalization consent in force is a grant."""
-    from ..audit.coverage import latest_consents
+    from ..governance.consent import consenting_ids
 
     wh = ws.warehouse
-    if not wh.has_table("consents"):
-        return set()
-    t = wh.table("consents")
-    now = latest_consents(t.filter(t.purpose == "personalization"))
-    return set(now.filter(now.granted).customer_id.execute())
+    return set(consenting_ids(wh.table("consents"), "personalization")) if wh.has_table("consents") else set()
 
 
 def _add_recommendations(report: Report, ws, examples: pd.DataFrame, n: int = 3, k: int = 5) -> None:
