@@ -78,12 +78,9 @@ def consenting(ws: Workspace, purpose: str = "personalization", customer_id: str
 
 def customer_purchases(ws: Workspace, customer_id: str) -> pd.DataFrame:
     """item_id, purchased_at of one customer's order lines, read for that customer only."""
-    from .recommend.sources import purchase_evidence
+    from .recommend.sources import customer_purchases as purchases_of
 
-    wh = ws.warehouse
-    bought = purchase_evidence(wh.table("orders"), wh.table("order_lines"))
-    bought = bought.filter(bought.user_id == customer_id)
-    return bought.select("item_id", purchased_at=bought.occurred_at).execute()
+    return purchases_of(ws.warehouse.table("orders"), ws.warehouse.table("order_lines"), customer_id)
 
 
 def run_fit(ws: Workspace, model: str = "ease", as_of=None, half_life: float | None = 90.0,

@@ -14,6 +14,14 @@ from .interactions import EVENT_WEIGHTS, RecommendDataError
 EVIDENCE_COLUMNS = ("user_id", "item_id", "event", "occurred_at")
 
 
+def customer_purchases(orders: ibis.Table, order_lines: ibis.Table, customer_id: str):
+    """item_id, purchased_at of one customer's order lines (a DataFrame), read for that customer only:
+    what the repurchase rule of a served list looks at."""
+    bought = purchase_evidence(orders, order_lines)
+    bought = bought.filter(bought.user_id == customer_id)
+    return bought.select("item_id", purchased_at=bought.occurred_at).execute()
+
+
 def purchase_evidence(orders: ibis.Table, order_lines: ibis.Table) -> ibis.Table:
     """One row per purchased order line of an identified customer (guest orders have no user)."""
     joined = order_lines.join(orders, "order_id")

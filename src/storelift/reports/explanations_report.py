@@ -187,6 +187,7 @@ def _consenting(ws) -> set[str]:
 
 def _add_recommendations(report: Report, ws, examples: pd.DataFrame, n: int = 3, k: int = 5) -> None:
     from ..recommend.personalize import Personalizer
+    from ..recommend.sources import customer_purchases
 
     report.add_heading("Recommendations: a reason per item")
     try:
@@ -195,7 +196,7 @@ def _add_recommendations(report: Report, ws, examples: pd.DataFrame, n: int = 3,
         report.add_text("No recommendation model is saved yet; run `storelift recommend fit` to add this section.")
         return
     catalog = saved["catalog"]
-    personalizer = Personalizer(saved["model"], saved["interactions"], catalog)
+    personalizer = Personalizer.from_artifact(saved)  # as served: vendor weights included
     allowed = _consenting(ws)
     chosen = [c for c in examples["customer_id"] if c in allowed]
     chosen += sorted(c for c in allowed if c in saved["interactions"].users and c not in chosen)
@@ -205,8 +206,11 @@ def _add_recommendations(report: Report, ws, examples: pd.DataFrame, n: int = 3,
     report.add_text(f"Model version {version}. Lists as the customer would get them now, business rules applied"
                     + ("." if consent else "; no customer has granted personalization consent, so these are the "
                        "non-personalized lists everyone without consent gets."), muted=True)
-    for customer in chosen[:n]:
-        recs = personalizer.recommend(customer, k, consent=consent)
+    wh = ws.warehouse
+    for customer in chosen[:n]:  # as `storelift recommend show` gives them: recent purchases excluded too
+        bought = (customer_purchases(wh.table("orders"), wh.table("order_lines"), customer)
+                  if consent and wh.has_table("order_lines") else None)
+        recs = personalizer.recommend(customer, k, consent=consent, purchases=bought)
         recs["title"] = [catalog.label(int(i)) for i in catalog.items.get_indexer(recs["item_id"])]
         report.add_table(recs[["rank", "item_id", "title", "reason", "personalized"]], caption=f"Customer {customer}")
 
