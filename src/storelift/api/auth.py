@@ -58,11 +58,7 @@ class KeyCache:
                 self._entries[text] = (key, read_at + self.ttl_s)
 
     async def authenticate(self, text: str) -> ApiKey:
-        key = self.cached(text)
-        if key is None:
-            now = self.clock()
-            key = await run_in_threadpool(self.store.lookup_api_key, text)
-            self._remember(text, key, now)
+        key = self.cached(text) or await run_in_threadpool(self.lookup, text)  # a store read off the loop
         if key is None:
             raise ApiError(401, "invalid_api_key", "the API key is not known to this service; check that it was "
                            "copied whole, or create one with `storelift serve keys create`",

@@ -19,24 +19,31 @@ def consenting_audience(audience: ibis.Table, consents: ibis.Table, purpose: str
                         customer_col: str = "customer_id") -> ibis.Table:
     """The rows of `audience` whose customer has granted `purpose` in the latest consent record made
     at or before `as_of` (default: every record). Columns: those of `audience`."""
-    if purpose not in CONSENT_PURPOSES:
-        raise ConsentError(f"purpose {purpose!r} is not a consent purpose; use one of {', '.join(sorted(CONSENT_PURPOSES))}")
+    chosen = _for_purpose(consents, purpose)
     if customer_col not in audience.columns:
         raise ConsentError(f"the audience has no column {customer_col!r}; pass customer_col= its customer id column")
-    chosen = consents.filter(consents.purpose == purpose)
     if as_of is not None:
         chosen = chosen.filter(chosen.recorded_at <= ibis.literal(as_of).cast("timestamp"))
-    granted = latest_consents(chosen)
-    granted = granted.filter(granted.granted).select(_consenting=granted.customer_id)
+    granted = _granted(chosen)
+    granted = granted.select(_consenting=granted.customer_id)
     return audience.semi_join(granted, audience[customer_col] == granted._consenting)
 
 
 def consenting_ids(consents: ibis.Table, purpose: str, customer_id: str | None = None) -> list[str]:
     """The customers (or only `customer_id`) whose consent in force for `purpose` is a grant, sorted."""
-    if purpose not in CONSENT_PURPOSES:
-        raise ConsentError(f"purpose {purpose!r} is not a consent purpose; use one of {', '.join(sorted(CONSENT_PURPOSES))}")
-    chosen = consents.filter(consents.purpose == purpose)
+    chosen = _for_purpose(consents, purpose)
     if customer_id is not None:
         chosen = chosen.filter(chosen.customer_id == customer_id)
-    now = latest_consents(chosen)
-    return sorted(now.filter(now.granted).customer_id.execute())
+    return sorted(_granted(chosen).customer_id.execute())
+
+
+def _for_purpose(consents: ibis.Table, purpose: str) -> ibis.Table:
+    if purpose not in CONSENT_PURPOSES:
+        raise ConsentError(f"purpose {purpose!r} is not a consent purpose; use one of {', '.join(sorted(CONSENT_PURPOSES))}")
+    return consents.filter(consents.purpose == purpose)
+
+
+def _granted(consents: ibis.Table) -> ibis.Table:
+    """The latest record per customer among `consents`, where it is a grant."""
+    now = latest_consents(consents)
+    return now.filter(now.granted)
