@@ -46,6 +46,9 @@ DEFAULTS_ROW = "implicit ALS (defaults)"
 # implicit's ALS is reproducible at any thread count; its BPR only on one thread.
 GRIDS = {
     "Popularity": (Popularity, [{}]),
+    # each user's segment's list (customer attributes in the files), shrunk toward the overall list
+    "SegmentPopularity": ("segments", [{"segment_by": by, "shrinkage": s} for by in ("country", "occupation",
+                                                                                   "gender_age") for s in (10.0, 1000.0)]),
     "ItemKNN": (ItemKNN, [{"neighbors": n, "shrink": s, **decay} for n in (50, 200, 1000) for s in (10.0, 50.0)
                           for decay in ({}, {"position_decay": 0.7})]),
     "EASE": (EASE, [{"lambda_": lam, **decay} for lam in (25.0, 125.0, 500.0)
@@ -65,14 +68,18 @@ GRIDS = {
 TEXT_FAMILIES = {"ContentKNN", "Hybrid"}
 
 
-def build_model(family: str, params: dict, texts: list[str] | None):
-    """The family's model with `params` (position_decay is the protocol's, not the model's)."""
+def build_model(family: str, params: dict, side: dict):
+    """The family's model with `params` (position_decay is the protocol's, not the model's); `side`
+    holds the dataset's item texts and user segments where its files carry them."""
     model_params = {k: v for k, v in params.items() if k != "position_decay"}
+    texts = side.get("texts")
     if family == "ContentKNN":
         return ContentKNN(texts, **model_params)
     if family == "Hybrid":
         return Hybrid([(EASE(lambda_=model_params["lambda_"]), 1.0),
                        (ContentKNN(texts, encoder=model_params["encoder"]), model_params["content_weight"])])
+    if family == "SegmentPopularity":
+        return Popularity(segments=side["segments"][params["segment_by"]], shrinkage=params["shrinkage"])
     return GRIDS[family][0](**model_params)
 
 
@@ -157,6 +164,26 @@ def diginetica_texts(items: pd.Index) -> list[str]:
     return named.reindex(items).fillna("").tolist()
 
 
+def online_retail_segments(users: pd.Index) -> dict[str, list]:
+    """Each customer's country (the one on most of their lines)."""
+    lines = pd.read_parquet(DATA / "online_retail" / "online_retail.parquet", columns=["CustomerID", "Country"])
+    lines = lines.dropna().astype({"CustomerID": "int64"})
+    top = lines.groupby(["CustomerID", "Country"]).size().reset_index(name="n")
+    top = top.sort_values(["CustomerID", "n"], ascending=[True, False]).drop_duplicates("CustomerID")
+    return {"country": top.set_index("CustomerID")["Country"].reindex(users).tolist()}
+
+
+def movielens_segments(users: pd.Index) -> dict[str, list]:
+    """Each rater's occupation, and gender with a 10-year age band (u.user)."""
+    people = pd.read_csv(DATA / "movielens_100k" / "u.user", sep="|", header=None,
+                         names=["user_id", "age", "gender", "occupation", "zip"]).set_index("user_id").reindex(users)
+    band = (people["age"] // 10 * 10).astype("Int64").astype(str)
+    return {"occupation": people["occupation"].tolist(), "gender_age": (people["gender"] + " " + band + "s").tolist()}
+
+
+# name -> user ids -> {attribute: one label per user}; the other datasets carry no customer attributes
+USER_SEGMENTS = {"online_retail": online_retail_segments, "movielens": movielens_segments}
+
 # name -> (item ids -> one text per item, encoders that make sense for it); Beauty and Toys carry no text
 ITEM_TEXTS = {
     "movielens": (movielens_texts, ("tfidf", "minilm")),
@@ -228,25 +255,25 @@ def implicit_defaults_row(split, stage: str) -> dict:
     return {"model": DEFAULTS_ROW, "stage": stage, "fit_s": fit_s, **ranking_metrics(ranks, KS).iloc[0].to_dict()}
 
 
-def fit_and_rank(family: str, params: dict, split, stage: str, texts=None) -> dict:
-    return evaluate(build_model(family, params, texts), split, stage, ks=KS,
+def fit_and_rank(family: str, params: dict, split, stage: str, side: dict) -> dict:
+    return evaluate(build_model(family, params, side), split, stage, ks=KS,
                     position_decay=params.get("position_decay")).iloc[0].to_dict()
 
 
 # --- test fits, each in a fresh process --------------------------------------------------------------
 
-def _test_in_child(family: str, params: dict, split, texts) -> dict:
+def _test_in_child(family: str, params: dict, split, side: dict) -> dict:
     before_fit_mb = peak_rss_mb()
     if family == DEFAULTS_ROW:
         row = implicit_defaults_row(split, "test")
     else:
-        row = fit_and_rank(family, params, split, "test", texts)
+        row = fit_and_rank(family, params, split, "test", side)
     return {**row, "rss_before_fit_mb": round(before_fit_mb), "peak_rss_mb": round(peak_rss_mb())}
 
 
-def test_in_fresh_process(family: str, params: dict, split, texts=None) -> dict:
+def test_in_fresh_process(family: str, params: dict, split, side: dict) -> dict:
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(_test_in_child, family, params, split, texts).result()
+        return pool.submit(_test_in_child, family, params, split, side).result()
 
 
 def run_dataset(name: str, only=None) -> dict:
@@ -259,6 +286,8 @@ def run_dataset(name: str, only=None) -> dict:
     families = []
     texts_of, encoders = ITEM_TEXTS.get(name, (None, ()))
     texts = texts_of(split.items) if texts_of else None
+    segments_of = USER_SEGMENTS.get(name)
+    side = {"texts": texts, "segments": segments_of(split.users) if segments_of else None}
     for family, (_, grid) in GRIDS.items():
         if only and family not in only:
             continue
@@ -267,21 +296,26 @@ def run_dataset(name: str, only=None) -> dict:
                 print(f"  {family}: skipped, the {name} file carries no item text", flush=True)
                 continue
             grid = [params for params in grid if params["encoder"] in encoders]
+        if family == "SegmentPopularity":
+            if side["segments"] is None:
+                print(f"  {family}: skipped, the {name} files carry no customer attributes", flush=True)
+                continue
+            grid = [params for params in grid if params["segment_by"] in side["segments"]]
         validation = []
         for params in grid:
-            row = fit_and_rank(family, params, split, "validation", texts)
+            row = fit_and_rank(family, params, split, "validation", side)
             validation.append({"params": params, **row})
             print(f"  validation {family} {params}: {SELECT_ON} {row[SELECT_ON]:.4f} (fit {row['fit_s']:.1f} s)",
                   flush=True)
         best = max(validation, key=lambda r: r[SELECT_ON])
         families.append({"model": family, "params": best["params"], "validation": validation,
                          "validation_" + SELECT_ON: best[SELECT_ON],
-                         "test": test_in_fresh_process(family, best["params"], split, texts)})
+                         "test": test_in_fresh_process(family, best["params"], split, side)})
     floor_validation = implicit_defaults_row(split, "validation")
     print(f"  validation {DEFAULTS_ROW}: {SELECT_ON} {floor_validation[SELECT_ON]:.4f}", flush=True)
     families.append({"model": DEFAULTS_ROW, "params": {}, "validation": [floor_validation],
                      "validation_" + SELECT_ON: floor_validation[SELECT_ON],
-                     "test": test_in_fresh_process(DEFAULTS_ROW, {}, split)})
+                     "test": test_in_fresh_process(DEFAULTS_ROW, {}, split, side)})
     return {"dataset": name, "file": str(path), "users": int(split.train.shape[0]),
             "items": int(split.train.shape[1]), "interactions": int(len(events)),
             "evaluated_users": int((split.test_items >= 0).sum()),

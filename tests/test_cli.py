@@ -133,3 +133,14 @@ def test_demo_recommends_and_the_recommend_commands_respect_consent(tmp_path):
     assert shown.output.count("popular in") == 3
     bad = runner.invoke(app, ["recommend", "fit", "-w", str(ws), "--model", "nope"])
     assert bad.exit_code == 1 and "--model 'nope' is not known" in bad.output
+
+    by_country = runner.invoke(app, ["recommend", "fit", "-w", str(ws), "--segment-by", "country"],
+                               env={"COLUMNS": "200"})
+    assert by_country.exit_code == 0 and "popular lists for" in by_country.output, by_country.output
+    country = Workspace.open(ws).warehouse.table("customers").execute()["country"].mode().iat[0]
+    in_context = runner.invoke(app, ["recommend", "show", withdrawn, "-w", str(ws), "-k", "3", "--context", country],
+                               env={"COLUMNS": "200"})
+    assert in_context.exit_code == 0 and in_context.output.count(f"popular with {country} shoppers") == 3
+    unknown = runner.invoke(app, ["recommend", "fit", "-w", str(ws), "--segment-by", "shoe_size"])
+    assert unknown.exit_code == 1 and "--segment-by 'shoe_size' names no customer column" in unknown.output
+    assert "country" in unknown.output and "Traceback" not in unknown.output

@@ -83,11 +83,34 @@ def customer_purchases(ws: Workspace, customer_id: str) -> pd.DataFrame:
     return purchases_of(ws.warehouse.table("orders"), ws.warehouse.table("order_lines"), customer_id)
 
 
+def customer_segments(ws: Workspace, column: str, users: pd.Index) -> list:
+    """One label per fitted customer from a column of the customers table, or of the newest
+    customer_scores run (rfm_segment, cluster_name, ...); None where the customer has none."""
+    wh = ws.warehouse
+    customers = wh.table("customers")
+    if column in customers.columns and column != "customer_id":
+        frame = customers.select("customer_id", column).execute()
+    elif wh.has_table("customer_scores") and column in wh.table("customer_scores").columns:
+        scores = wh.table("customer_scores")
+        frame = scores.filter(scores.scored_at == scores.scored_at.max()).select("customer_id", column).execute()
+    else:
+        scored = ", rfm_segment, cluster_name (after `storelift customers score`)" if not wh.has_table(
+            "customer_scores") else ", " + ", ".join(c for c in wh.table("customer_scores").columns
+                                                    if c not in ("customer_id", "as_of", "scored_at"))
+        raise StoreliftError(f"--segment-by {column!r} names no customer column; pass one of "
+                             f"{', '.join(c for c in customers.columns if c != 'customer_id')}{scored}")
+    labels = frame.drop_duplicates("customer_id", keep="last").set_index("customer_id")[column].reindex(users)
+    return [None if pd.isna(v) else str(v) for v in labels.tolist()]
+
+
 def run_fit(ws: Workspace, model: str = "ease", as_of=None, half_life: float | None = 90.0,
-            balance_vendors: float | None = None):
+            balance_vendors: float | None = None, segment_by: str | None = None):
     """Fit a model on weighted, time-decayed evidence and save it with its id maps and the catalog.
     balance_vendors: fit per-vendor score weights (at most this factor either way) that pull each
-    vendor's share of recommended slots toward its catalogue share; saved with the model."""
+    vendor's share of recommended slots toward its catalogue share; saved with the model.
+    segment_by: a customer column (country, acquisition_channel, rfm_segment, ...) whose segments
+    get their own popular lists (the fallback for that segment's customers and for requests whose
+    context names the segment); saved with the model."""
     from .artifacts import save_models
     from .recommend import interaction_matrix
     from .recommend.interactions import weighted_interactions
@@ -101,16 +124,28 @@ def run_fit(ws: Workspace, model: str = "ease", as_of=None, half_life: float | N
     items = pd.Index(sorted(set(weighted["item_id"]) | set(products["product_id"].dropna())))
     interactions = interaction_matrix(weighted, weight_col="weight", items=items)
     chosen = make_model(model, interactions.n_items, product_texts(products, interactions.items))
+    popular = None
+    if segment_by is not None:
+        from .recommend import Popularity
+
+        popular = Popularity(segments=customer_segments(ws, segment_by, interactions.users)).fit(interactions.matrix)
+        chosen = popular if isinstance(chosen, Popularity) else chosen
     with console.status(f"fitting {type(chosen).__name__} on {interactions.matrix.nnz:,} interactions"):
-        chosen.fit(interactions.matrix)
+        if chosen is not popular:
+            chosen.fit(interactions.matrix)
     catalog = ItemCatalog.from_products(products, interactions.items)
     saved = {"model": chosen, "interactions": interactions, "catalog": catalog}
+    if popular is not None:
+        saved["popular"] = popular
+        console.print(f"popular lists for {len(popular.segment_labels_):,} segments by {segment_by} "
+                      f"({int((popular.user_segments_ >= 0).sum()):,} of {interactions.n_users:,} customers in one)")
     if balance_vendors is not None:
         saved["item_weights"] = fit_vendor_balance(chosen, interactions, catalog, balance_vendors)
     version = f"{ARTIFACT_PREFIX}{type(chosen).__name__.lower()}-{now:%Y%m%d}-{pd.Timestamp.now():%Y%m%dT%H%M%S%f}"
     folder = save_models(ws.models_dir, version, saved,
                          meta={"as_of": str(now), "users": interactions.n_users, "items": interactions.n_items,
-                               "interactions": int(interactions.matrix.nnz), "half_life_days": half_life})
+                               "interactions": int(interactions.matrix.nnz), "half_life_days": half_life,
+                               "segment_by": segment_by})
     if hasattr(chosen, "item_factors_") and interactions.n_items >= INDEX_MIN_ITEMS:
         from .artifacts import ITEM_INDEX_FILE
         from .recommend import InnerProductIndex
@@ -164,7 +199,8 @@ def print_evaluation(results: pd.DataFrame, stage: str) -> None:
     console.print(table)
 
 
-def recommend_for(ws: Workspace, customer: str, k: int = 10, session=None, repurchase_days=None, version=None):
+def recommend_for(ws: Workspace, customer: str, k: int = 10, session=None, repurchase_days=None, version=None,
+                  context=None):
     """(recommendations, version, consent, catalog) for one customer from the newest (or given) saved model."""
     from .artifacts import load_models
     from .recommend.personalize import Personalizer
@@ -174,7 +210,7 @@ def recommend_for(ws: Workspace, customer: str, k: int = 10, session=None, repur
     consent = latest_consent(ws, customer)
     personalizer = Personalizer.from_artifact(saved, RecommendationRules(repurchase_days=repurchase_days))
     recs = personalizer.recommend(customer, k, consent=consent, session_items=session or [],
-                                  purchases=customer_purchases(ws, customer) if consent else None)
+                                  purchases=customer_purchases(ws, customer) if consent else None, context=context)
     return recs, version, consent, saved["catalog"]
 
 
@@ -245,10 +281,13 @@ def fit(
     balance_vendors: Optional[float] = typer.Option(
         None, help="Balance vendor exposure toward catalogue shares, moving any score by at most this factor "
                    "(e.g. 2)."),
+    segment_by: Optional[str] = typer.Option(
+        None, help="Customer column whose segments get their own popular lists (e.g. country, "
+                   "acquisition_channel, rfm_segment)."),
 ) -> None:
     """Fit a recommender on weighted, time-decayed purchases and events; save it with the catalog under models/."""
     try:
-        folder = run_fit(Workspace.open(workspace), model, as_of, half_life, balance_vendors)
+        folder = run_fit(Workspace.open(workspace), model, as_of, half_life, balance_vendors, segment_by)
     except StoreliftError as exc:
         fail(exc)
     console.print(f"model: {folder}")
@@ -262,10 +301,12 @@ def show(
     session: Optional[list[str]] = typer.Option(None, help="Item ids viewed in this visit (repeatable)."),
     repurchase_days: Optional[float] = typer.Option(None, help="Bought items may return after this many days."),
     version: Optional[str] = typer.Option(None, help="Model version folder; default the newest."),
+    context: Optional[str] = typer.Option(None, help="A segment of the model's --segment-by column (e.g. a "
+                                                     "country): its popular list is the fallback."),
 ) -> None:
     """One customer's list with a reason per item; consent and the business rules are applied."""
     try:
-        shown = recommend_for(Workspace.open(workspace), customer, k, session, repurchase_days, version)
+        shown = recommend_for(Workspace.open(workspace), customer, k, session, repurchase_days, version, context)
     except StoreliftError as exc:
         fail(exc)
     print_recommendations(customer, *shown)

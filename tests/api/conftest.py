@@ -34,13 +34,13 @@ KITCHEN = [f"k{i}" for i in range(6)]
 
 
 def save_served_models(models_dir: Path, version: str = "recommend-itemknn-20240501-1") -> None:
-    """A fitted ItemKNN with its interactions and catalog, and a customer-scores snapshot, as the
-    CLI saves them."""
+    """A fitted ItemKNN with its interactions, catalog and per-country popular lists, and a
+    customer-scores snapshot, as the CLI saves them."""
     import numpy as np
     import pandas as pd
 
     from storelift.artifacts import CUSTOMER_SCORES_SNAPSHOT, save_models
-    from storelift.recommend import ItemCatalog, ItemKNN, interaction_matrix
+    from storelift.recommend import ItemCatalog, ItemKNN, Popularity, interaction_matrix
 
     rng = np.random.default_rng(0)
     rows = [(f"gardener{u}", item) for u in range(40) for item in rng.choice(GARDEN, 3, replace=False)]
@@ -50,7 +50,11 @@ def save_served_models(models_dir: Path, version: str = "recommend-itemknn-20240
                              "category": ["Home > Garden"] * 6 + ["Home > Kitchen"] * 6})
     catalog = ItemCatalog.from_products(products, interactions.items)
     model = ItemKNN(neighbors=20, shrink=1.0).fit(interactions.matrix)
-    save_models(models_dir, version, {"model": model, "interactions": interactions, "catalog": catalog})
+    # gardeners shop from Germany, cooks from France: a visitor whose context is DE gets garden items
+    popular = Popularity(segments=["DE" if u.startswith("gardener") else "FR" for u in interactions.users]
+                         ).fit(interactions.matrix)
+    save_models(models_dir, version, {"model": model, "interactions": interactions, "catalog": catalog,
+                                      "popular": popular})
     folder = save_models(models_dir, "customers-20240501-1", {})
     pd.DataFrame({"customer_id": ["gardener0", "cook0"], "rfm_segment": ["Champions", "At risk"],
                   "clv_12m": [310.5, 42.0], "churn_probability": [0.1, 0.7],

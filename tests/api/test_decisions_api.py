@@ -56,6 +56,17 @@ def test_withdrawing_consent_changes_the_very_next_answer_to_the_popular_list(ma
     assert row["model_version"] == after["model_version"] == "recommend-itemknn-20240501-1"
 
 
+def test_a_new_visitor_gets_the_popular_list_of_the_context_the_request_names(make_api):
+    api = make_api(holdout_share=0.0)
+    anywhere = _recs(api, "visitor-1")
+    assert {i["item_id"] for i in anywhere["items"]} <= set(KITCHEN)
+    in_germany = _recs(api, "visitor-1", context="DE")
+    assert {i["item_id"] for i in in_germany["items"]} <= set(GARDEN) and in_germany["personalized"] is False
+    assert all(i["reason"] == "popular with DE shoppers" for i in in_germany["items"])
+    assert json.loads(_decision(api, in_germany["decision_id"])["shown"])["context"] == "DE"
+    assert _recs(api, "visitor-1", context="checkout page")["items"] == anywhere["items"]  # names no segment
+
+
 def test_erasure_request_stops_personalization_at_once(make_api):
     api = make_api(holdout_share=0.0)
     _grant(api, "gardener1")

@@ -25,6 +25,24 @@ def test_popularity_scores_are_item_counts_for_everyone():
     assert model.scores([0, 2]).tolist() == [[3, 2, 1], [3, 2, 1]]
 
 
+def test_segment_popularity_ranks_within_the_segment_shrunk_toward_the_overall_shares():
+    # items 0, 1, 2 bought 3, 1 and 2 times overall (shares 1/2, 1/6, 1/3); segment a bought item 2 twice
+    matrix = csr([[0, 0, 1], [0, 0, 1], [1, 0, 0], [1, 0, 0], [1, 0, 0], [0, 1, 0]])
+    segments = ["a", "a", "b", "b", "b", None]
+    exact = Popularity(segments=segments, shrinkage=0).fit(matrix)
+    assert exact.scores([0, 2]).tolist() == [[0, 0, 1], [1, 0, 0]]
+    assert exact.scores([5]).tolist() == [[3, 1, 2]]  # no segment: the overall counts
+    shrunk = Popularity(segments=segments, shrinkage=4).fit(matrix)
+    # (segment totals + 4 x overall shares) / (2 + 4)
+    assert np.allclose(shrunk.segment_scores("a"), [2 / 6, (4 / 6) / 6, (2 + 4 / 3) / 6])
+    assert shrunk.segment_scores("no such segment") is None
+    assert shrunk.score_history(csr([[1, 0, 0]])).tolist() == [[3, 1, 2]]  # a visitor: the overall list
+    with pytest.raises(RecommendModelError, match="segments has 2 labels for a matrix of 6 users"):
+        Popularity(segments=["a", "b"]).fit(matrix)
+    with pytest.raises(RecommendModelError, match="shrinkage is -1"):
+        Popularity(segments=segments, shrinkage=-1).fit(matrix)
+
+
 def test_recommend_excludes_history_and_returns_a_ranked_frame():
     model = Popularity().fit(SMALL)
     recs = model.recommend([0, 2], k=2, exclude=SMALL)

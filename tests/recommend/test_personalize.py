@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from storelift.recommend import EASE, ItemKNN, interaction_matrix
+from storelift.recommend import EASE, ItemKNN, Popularity, interaction_matrix
 from storelift.recommend.models import RecommendModelError
 from storelift.recommend.personalize import Personalizer
 from storelift.recommend.rules import ItemCatalog, RecommendationRules, exposure_share
@@ -78,6 +78,36 @@ def test_cold_start_unknown_visitor_gets_popular_and_a_session_is_folded_in(stor
     assert session.personalized.all()
     unknown_items = p.recommend(None, k=2, session_items=["no-such-item"])
     assert unknown_items.source.eq("popular").all()
+
+
+def segmented_store():
+    """fr* shoppers (segment FR) buy k0 and k1, it* shoppers (IT) k4 and k5; it-new (IT) bought only g0,
+    which no one else bought, so no model links anything to it."""
+    rows = [(f"fr{u}", item) for u in range(10) for item in ("k0", "k1")]
+    rows += [(f"it{u}", item) for u in range(3) for item in ("k4", "k5")] + [("it-new", "g0")]
+    interactions = interaction_matrix(pd.DataFrame(rows, columns=["user_id", "item_id"]), binary=True)
+    labels = ["FR" if str(u).startswith("fr") else "IT" for u in interactions.users]
+    popular = Popularity(segments=labels, shrinkage=1.0).fit(interactions.matrix)
+    model = ItemKNN(neighbors=20, shrink=1.0).fit(interactions.matrix)
+    return Personalizer(model, interactions, ItemCatalog.from_products(products(), interactions.items),
+                        popular=popular)
+
+
+def test_a_visitor_gets_the_popular_list_of_their_context_and_a_customer_their_segments():
+    p = segmented_store()
+    overall = p.recommend(None, k=2)
+    assert overall.item_id.tolist() == ["k0", "k1"] and overall.reason.eq("popular in Kitchen").all()
+    in_context = p.recommend(None, k=2, context="IT")
+    assert in_context.item_id.tolist() == ["k4", "k5"] and in_context.source.eq("popular").all()
+    assert in_context.reason.eq("popular with IT shoppers").all() and not in_context.personalized.any()
+    assert p.recommend("a-visitor", k=2, context="ES").item_id.tolist() == ["k0", "k1"]  # unknown context
+    # it-new's history links to nothing, so the list is the popular one: their own segment's with consent,
+    # the overall one without (their segment is their data)
+    assert p.recommend("it-new", k=2).item_id.tolist() == ["k4", "k5"]
+    assert p.recommend("it-new", k=2, consent=False).item_id.tolist() == ["k0", "k1"]
+    with pytest.raises(RecommendModelError, match="popular model was fitted on 3 users"):
+        Personalizer(p.model, p.interactions, p.catalog,
+                     popular=Popularity(segments=["a"] * 3).fit(p.interactions.matrix[:3]))
 
 
 def test_recently_bought_items_are_excluded_until_the_repurchase_cycle_passes(store):

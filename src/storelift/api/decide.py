@@ -61,7 +61,8 @@ def decide_recommendations(served, store, customer_id: str, *, placement: str, k
     has_consent = store.has_consent(customer_id, PURPOSE)
     arm = policy.experiment(RECOMMENDATIONS).assign(customer_id)
     personalize = has_consent and arm != HOLDOUT_ARM
-    items = served.personalizer.recommend_records(customer_id, k, consent=personalize, session_items=session_items)
+    items = served.personalizer.recommend_records(customer_id, k, consent=personalize, session_items=session_items,
+                                                 context=context)
     if not has_consent:
         why = "no personalization consent: the popular list"
     elif arm == HOLDOUT_ARM:

@@ -155,7 +155,11 @@ async def recommendations(request: Request, customer_id: str = IdPath,
                           k: int = Query(10, ge=1, le=100, description="How many items."),
                           session_items: list[str] = Query([], max_length=50,
                                                            description="Items this visit touched, newest last."),
-                          context: str | None = Query(None, max_length=500, description="Kept with the decision.")
+                          context: str | None = Query(
+                              None, max_length=500,
+                              description="Kept with the decision. When it names a segment the served model was "
+                                          "fitted with (e.g. a country, `recommend fit --segment-by country`), "
+                                          "the popular list is that segment's.")
                           ) -> RecommendationAnswer:
     served = _served(request)
     services = request.app.state.services

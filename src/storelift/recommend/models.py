@@ -1,4 +1,4 @@
-"""Candidate models on a user x item matrix: Popularity, ItemKNN (cosine with shrinkage) and EASE.
+"""Candidate models on a user x item matrix: Popularity (overall or per segment), ItemKNN (cosine with shrinkage) and EASE.
 
 One interface for all: `fit(matrix) -> self`, `scores(user_rows) -> dense (users x items) array`,
 `recommend(user_rows, k, exclude=matrix) -> DataFrame`; models with an item-item notion also give
@@ -165,20 +165,68 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 class Popularity(Recommender):
-    """Most popular items for everyone: item score = sum of its column (interaction count or weight).
+    """Most popular items: item score = sum of its column (interaction count or decayed weight).
 
-    The non-personalized baseline and the fallback for new visitors and withheld consent.
+    The non-personalized baseline and the fallback for new visitors and withheld consent. With
+    `segments` (one label per user row of the matrix it is fitted on: a country, an acquisition
+    channel, a customer segment) each segment also gets its own list, its members' item totals
+    shrunk toward the overall shares: (segment total of i + shrinkage * share of i overall) /
+    (segment total + shrinkage), so a segment with little evidence reads mostly the overall list.
+    A user is scored with their segment's list; `segment_scores(label)` gives a segment's list for a
+    request that names it (a visitor in a known context). Users without a segment (None/NaN) and
+    unknown labels get the overall list.
     """
+
+    def __init__(self, segments=None, shrinkage: float = 20.0):
+        self.segments = segments
+        self.shrinkage = shrinkage
 
     def fit(self, matrix) -> "Popularity":
         self.matrix_ = _as_csr(matrix)
         self.item_scores_ = np.asarray(self.matrix_.sum(axis=0), dtype=np.float32).ravel()
         self.n_items_ = self.matrix_.shape[1]
+        self.segment_labels_ = pd.Index([])
+        self.user_segments_ = np.full(self.matrix_.shape[0], -1, dtype=np.int32)
+        self.segment_scores_ = np.empty((0, self.n_items_), dtype=np.float32)
+        if self.segments is not None:
+            self._fit_segments()
         return self
+
+    def _fit_segments(self) -> None:
+        if not (np.isfinite(self.shrinkage) and self.shrinkage >= 0):
+            raise RecommendModelError(f"shrinkage is {self.shrinkage!r}; pass a number >= 0 (e.g. 20)")
+        labels = pd.Series(list(self.segments), dtype=object)
+        if len(labels) != self.matrix_.shape[0]:
+            raise RecommendModelError(
+                f"segments has {len(labels)} labels for a matrix of {self.matrix_.shape[0]} users; pass one "
+                "label per user row (None for a user without a segment)")
+        codes, uniques = pd.factorize(labels, use_na_sentinel=True)
+        self.segment_labels_ = pd.Index(uniques)
+        self.user_segments_ = codes.astype(np.int32)
+        grouped = sp.csr_matrix((np.ones(len(codes[codes >= 0]), dtype=np.float32),
+                                 (codes[codes >= 0], np.flatnonzero(codes >= 0))),
+                                shape=(len(uniques), self.matrix_.shape[0]))
+        totals = np.asarray((grouped @ self.matrix_).toarray(), dtype=np.float64)
+        shares = self.item_scores_.astype(np.float64) / max(float(self.item_scores_.sum()), 1e-12)
+        blended = (totals + self.shrinkage * shares) / (totals.sum(axis=1, keepdims=True) + self.shrinkage + 1e-12)
+        self.segment_scores_ = blended.astype(np.float32)
+
+    def segment_scores(self, label) -> np.ndarray | None:
+        """A segment's item scores (one per item), or None for a label the model was not fitted with."""
+        self._check_fitted()
+        try:
+            position = self.segment_labels_.get_loc(label)
+        except (KeyError, TypeError, pd.errors.InvalidIndexError):
+            return None
+        return self.segment_scores_[position] if isinstance(position, (int, np.integer)) else None
 
     def scores(self, user_rows) -> np.ndarray:
         rows = self._check_rows(user_rows)
-        return np.broadcast_to(self.item_scores_, (len(rows), self.n_items_)).copy()
+        out = np.broadcast_to(self.item_scores_, (len(rows), self.n_items_)).copy()
+        segment = self.user_segments_[rows]
+        if (segment >= 0).any():  # segment shares, ranked within the user's own segment
+            out[segment >= 0] = self.segment_scores_[segment[segment >= 0]]
+        return out
 
     def _history_scores(self, history: sp.csr_matrix) -> np.ndarray:
         return np.broadcast_to(self.item_scores_, (history.shape[0], self.n_items_)).copy()

@@ -9,6 +9,10 @@ which source may be used, in this order:
 Then the rules drop what may not be shown (seen or recently bought items, out-of-stock items),
 apply the diversity caps, back-fill from the popular list when too few remain, and every item gets a
 reason in words.
+
+"The popular list" is the popular model's list for the request's `context` when that names one of
+its segments (a visitor's country, say: popular in context), else, with consent, the customer's own
+segment's list, else the overall list.
 """
 
 from __future__ import annotations
@@ -58,7 +62,8 @@ class Personalizer:
 
     model: a fitted Recommender whose rows and columns are those of `interactions`; it must offer
     `score_history` to fold in new visitors (Popularity, ItemKNN, EASE do). popular: the
-    non-personalized fallback, fitted on the same matrix when not given. index: an
+    non-personalized fallback, fitted on the same matrix when not given; a Popularity fitted with
+    segments gives per-segment lists (by request context, or the customer's segment with consent). index: an
     `InnerProductIndex` over a factor model's item factors; known customers' candidates then come
     from it (approximate, a few hundred items) instead of scoring the whole catalog.
     """
@@ -77,6 +82,12 @@ class Personalizer:
         self.catalog = catalog
         self.rules = rules or RecommendationRules()
         self.popular = popular or Popularity().fit(interactions.matrix)
+        popular_users = len(getattr(self.popular, "user_segments_", ()))
+        if self.popular.n_items_ != interactions.n_items or popular_users not in (0, interactions.n_users):
+            raise RecommendModelError(
+                f"the popular model was fitted on {popular_users} users x "
+                f"{self.popular.n_items_} items, the interactions hold {interactions.n_users} x "
+                f"{interactions.n_items}; fit it on interactions.matrix")
         if index is not None and (not hasattr(model, "user_factors_") or index.n_items_ != interactions.n_items):
             raise RecommendModelError(
                 "index needs a factor model (ALS, BPR) and one vector per item of the interactions; build it "
@@ -89,34 +100,36 @@ class Personalizer:
         self._popular_scores = self._weighted(self.popular.item_scores_)
         n_items = len(self._popular_scores)  # the popular list best first, ties to the lower column, once
         self._popular_order = np.lexsort((np.arange(n_items), -np.asarray(self._popular_scores, dtype=np.float64)))
+        self._segment_lists: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._item_ids = np.asarray(interactions.items, dtype=object)  # indexing an Index per call is slow
         self._sellable = catalog.in_stock.copy() if self.rules.exclude_out_of_stock else \
             np.ones(interactions.n_items, dtype=bool)
 
     def recommend(self, customer_id=None, k: int = 10, *, consent: bool = True, session_items=(),
-                  purchases: pd.DataFrame | None = None, now=None) -> pd.DataFrame:
+                  purchases: pd.DataFrame | None = None, now=None, context=None) -> pd.DataFrame:
         """Top-k items for a customer (or an anonymous visitor: customer_id None) as a DataFrame.
 
         consent: whether the customer allows personalization; without it only the popular list is
         used and neither history, session nor purchases are read. session_items: item ids of this
         visit's events, newest last (folded in for customers the model has not seen). purchases:
         item_id, purchased_at rows of what the customer bought (excluded for rules.repurchase_days
-        before `now`). Columns: rank, item_id, score, source (model class name, "session", or
+        before `now`). context: a label of the request (e.g. the storefront's country); when the popular
+        model has a segment by that name, its list is the popular list. Columns: rank, item_id, score, source (model class name, "session", or
         "popular"), personalized (bool), reason.
         """
         records = self.recommend_records(customer_id, k, consent=consent, session_items=session_items,
-                                         purchases=purchases, now=now)
+                                         purchases=purchases, now=now, context=context)
         return pd.DataFrame.from_records(records, columns=list(PERSONALIZED_COLUMNS))
 
     def recommend_records(self, customer_id=None, k: int = 10, *, consent: bool = True, session_items=(),
-                          purchases: pd.DataFrame | None = None, now=None) -> list[dict]:
+                          purchases: pd.DataFrame | None = None, now=None, context=None) -> list[dict]:
         """`recommend` as a list of plain dicts (one per item, the same keys as its columns): the
         serving path, which skips building a DataFrame."""
         if not isinstance(k, (int, np.integer)) or k < 1:
             raise RecommendModelError(f"k is {k!r}; pass a positive integer number of items")
         session_items = check_session_items(session_items)
         allowed = self._sellable.copy()
-        history, candidates = None, None
+        history, candidates, row = None, None, None
         if not consent:
             source, scores = "popular", None
         else:
@@ -152,7 +165,32 @@ class Personalizer:
                 allowed[recently_bought(purchases, self.interactions.items, now, self.rules.repurchase_days)] = False
             if history is not None and self.rules.exclude_seen:
                 allowed[history.indices] = False
-        return self._ranked(scores, source, allowed, history, k, candidates)
+        return self._ranked(scores, source, allowed, history, k, candidates, self._segment(context, row))
+
+    def _segment(self, context, row: int | None) -> int:
+        """The popular model's segment for this request: the one `context` names, else the (consenting,
+        known) customer's own; -1 for the overall list."""
+        labels = getattr(self.popular, "segment_labels_", None)
+        if labels is None or len(labels) == 0:
+            return -1
+        if context is not None:
+            try:
+                position = labels.get_loc(context)
+            except (KeyError, TypeError, pd.errors.InvalidIndexError):
+                position = None
+            if isinstance(position, (int, np.integer)):
+                return int(position)
+        return int(self.popular.user_segments_[row]) if row is not None else -1
+
+    def _popular_list(self, segment: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, columns best first) of the overall popular list or of one segment's, each ranked once."""
+        if segment < 0:
+            return self._popular_scores, self._popular_order
+        if segment not in self._segment_lists:
+            scores = self._weighted(self.popular.segment_scores_[segment])
+            order = np.lexsort((np.arange(len(scores)), -np.asarray(scores, dtype=np.float64)))
+            self._segment_lists[segment] = (scores, order)
+        return self._segment_lists[segment]
 
     def _user_row(self, customer_id) -> int | None:
         """The customer's row in the fitted matrix, None for an id the model has not seen."""
@@ -184,15 +222,16 @@ class Personalizer:
     @classmethod
     def from_artifact(cls, saved: dict, rules: RecommendationRules | None = None, index=None) -> "Personalizer":
         """A Personalizer from a saved recommendation artifact (model, interactions, catalog and, when the
-        fit balanced vendor exposure, item_weights)."""
+        fit balanced vendor exposure, item_weights; when it fitted segments, their popular model)."""
         return cls(saved["model"], saved["interactions"], saved["catalog"], rules=rules, index=index,
-                   item_weights=saved.get("item_weights"))
+                   popular=saved.get("popular"), item_weights=saved.get("item_weights"))
 
     def _weighted(self, scores):
         return scores if self.item_weights is None else weighted_scores(np.asarray(scores), self.item_weights)
 
-    def _ranked(self, scores, source: str, allowed: np.ndarray, history, k: int, candidates=None) -> list[dict]:
-        popular = self._popular_scores
+    def _ranked(self, scores, source: str, allowed: np.ndarray, history, k: int, candidates=None,
+                segment: int = -1) -> list[dict]:
+        popular, popular_order = self._popular_list(segment)
         chosen = np.empty(0, dtype=np.int64)
         sources: list[str] = []
         values: list[float] = []
@@ -205,11 +244,11 @@ class Personalizer:
         if len(chosen) < k:  # back-fill from the popular list, under the same rules and caps
             allowed[chosen] = False
             filled = capped_top(popular, allowed, k, self.catalog, self.rules, positive_only=False, before=chosen,
-                                ranked=self._popular_order)
+                                ranked=popular_order)
             sources += ["popular"] * len(filled)
             values += popular[filled].astype(np.float64).tolist()
             chosen = np.concatenate([chosen, filled])
-        reasons = self._reasons(chosen, sources, history)
+        reasons = self._reasons(chosen, sources, history, segment)
         return [{"rank": rank, "item_id": item_id, "score": value, "source": src, "personalized": src != "popular",
                  "reason": reason}
                 for rank, (item_id, value, src, reason) in
@@ -229,7 +268,7 @@ class Personalizer:
         return [{"rank": rank, "item_id": item_id, "score": float(links[column]), "reason": f"similar to {label}"}
                 for rank, (item_id, column) in enumerate(zip(self._item_ids[top].tolist(), top), 1)]
 
-    def _reasons(self, chosen: np.ndarray, sources: list[str], history) -> list[str]:
+    def _reasons(self, chosen: np.ndarray, sources: list[str], history, segment: int = -1) -> list[str]:
         """A reason per chosen item: the history item that pushed it up most, or why it is popular."""
         personal = [i for i, src in enumerate(sources) if src != "popular"]
         because = {}
@@ -242,7 +281,9 @@ class Personalizer:
                 because[i] = int(history.indices[row]) if top > 0 else None
         reasons = []
         for i, (column, src) in enumerate(zip(chosen, sources)):
-            if src == "popular" or history is None or history.nnz == 0:
+            if src == "popular" and segment >= 0:
+                reasons.append(f"popular with {self.popular.segment_labels_[segment]} shoppers")
+            elif src == "popular" or history is None or history.nnz == 0:
                 category = self.catalog.category[column]
                 reasons.append(f"popular in {category.split(' > ')[-1]}" if category else "popular with shoppers now")
             elif because.get(i) is None:

@@ -4,7 +4,9 @@ A causal transformer reads the items in time order and scores every catalog item
 Trained with the full softmax cross-entropy over all items at every position (SASRec+ of Klenitskiy
 & Vasilev, RecSys 2023, far stronger than the original one-negative BCE under full ranking), or a
 sampled softmax for large catalogs. A new visitor is scored from their first events without
-retraining: the model only reads the sequence (`scores_for_sequences`).
+retraining: the model only reads the sequence (`scores_for_sequences`). With `item_features` (one
+label per item, e.g. its category) an item is its own embedding plus its label's, shared by every
+item with that label: items seldom bought borrow what their category's items taught the model.
 """
 
 from __future__ import annotations
@@ -91,8 +93,10 @@ def _torch():
     return optional_module("torch", "SASRec")
 
 
-def _network(torch, n_items: int, max_len: int, hidden: int, blocks: int, heads: int, dropout: float):
-    """The SASRec network: item + reversed-position embeddings, pre-norm causal attention blocks."""
+def _network(torch, n_items: int, max_len: int, hidden: int, blocks: int, heads: int, dropout: float,
+             feature_codes: np.ndarray | None = None):
+    """The SASRec network: item (+ item feature) and reversed-position embeddings, pre-norm causal
+    attention blocks. feature_codes: one code per token (0 = none; padding and items without a label)."""
     nn, functional = torch.nn, torch.nn.functional
 
     class Block(nn.Module):
@@ -121,6 +125,10 @@ def _network(torch, n_items: int, max_len: int, hidden: int, blocks: int, heads:
         def __init__(self):
             super().__init__()
             self.items = nn.Embedding(n_items + 1, hidden, padding_idx=PAD)
+            n_features = 0 if feature_codes is None else int(feature_codes.max()) + 1
+            self.features = nn.Embedding(n_features, hidden, padding_idx=0) if n_features > 1 else None
+            self.register_buffer("feature_codes", torch.from_numpy(
+                np.zeros(n_items + 1, np.int64) if feature_codes is None else feature_codes.astype(np.int64)))
             self.positions = nn.Embedding(max_len, hidden)
             self.dropout = nn.Dropout(dropout)
             self.blocks = nn.ModuleList(Block() for _ in range(blocks))
@@ -130,6 +138,19 @@ def _network(torch, n_items: int, max_len: int, hidden: int, blocks: int, heads:
                     nn.init.xavier_normal_(weight)
             with torch.no_grad():
                 self.items.weight[PAD].zero_()
+                if self.features is not None:
+                    self.features.weight[0].zero_()
+
+        def embed(self, tokens):
+            """Each token's vector: its item's embedding, plus its feature's when items have features."""
+            vectors = self.items(tokens)
+            return vectors if self.features is None else vectors + self.features(self.feature_codes[tokens])
+
+        def item_table(self):
+            """Every item's vector (rows = item rows), the output layer tied to the input embedding."""
+            if self.features is None:
+                return self.items.weight[1:]
+            return self.embed(torch.arange(1, n_items + 1, device=self.items.weight.device))
 
         def forward(self, tokens):
             """tokens: left-padded (batch, length); returns (batch, length, hidden) states."""
@@ -137,7 +158,7 @@ def _network(torch, n_items: int, max_len: int, hidden: int, blocks: int, heads:
             keep = (tokens != PAD).unsqueeze(-1)
             # position counted back from the newest item, so left padding never shifts it
             reversed_positions = torch.arange(length - 1, -1, -1, device=tokens.device)
-            x = self.items(tokens) * math.sqrt(hidden) + self.positions(reversed_positions)
+            x = self.embed(tokens) * math.sqrt(hidden) + self.positions(reversed_positions)
             x = self.dropout(x) * keep
             causal = torch.ones(length, length, dtype=torch.bool, device=tokens.device).tril()
             # a real item attends to earlier real items; a padding slot only to itself (no empty rows)
@@ -148,7 +169,7 @@ def _network(torch, n_items: int, max_len: int, hidden: int, blocks: int, heads:
             return self.final_norm(x)
 
         def item_logits(self, states):
-            return states @ self.items.weight[1:].T
+            return states @ self.item_table().T
 
     return Network()
 
@@ -159,12 +180,14 @@ class SASRec(Recommender):
     `fit(sequences, n_items)` takes each user's item rows in time order (see `stage_sequences`);
     `scores(user_rows)` are next-item logits after each user's fitted sequence. With
     `validation_targets`, training stops early on validation NDCG@10 and keeps the best epoch.
+    item_features: one label per item row (None/NaN for none), e.g. the category, added to the item's
+    embedding.
     """
 
     def __init__(self, max_len: int = 50, hidden: int = 64, blocks: int = 2, heads: int = 1,
                  dropout: float = 0.3, epochs: int = 200, batch_size: int = 128, learning_rate: float = 1e-3,
                  weight_decay: float = 0.0, loss: str = "ce", negatives: int = 1000, patience: int = 10,
-                 random_state: int = 0, num_threads: int = 2, verbose: bool = False):
+                 random_state: int = 0, num_threads: int = 2, verbose: bool = False, item_features=None):
         self.max_len = max_len
         self.hidden = hidden
         self.blocks = blocks
@@ -180,6 +203,7 @@ class SASRec(Recommender):
         self.random_state = random_state
         self.num_threads = num_threads
         self.verbose = verbose
+        self.item_features = item_features
 
     def _check_params(self) -> None:
         positive = {"max_len": self.max_len, "hidden": self.hidden, "blocks": self.blocks, "heads": self.heads,
@@ -218,6 +242,7 @@ class SASRec(Recommender):
                     f"validation_targets needs one item row (< {n_items}) or -1 per sequence; "
                     f"got shape {targets.shape} for {len(sequences)} sequences")
         self.n_items_ = int(n_items)
+        self.feature_codes_ = self._feature_codes(n_items)
         self.sequences_ = [s[-self.max_len:] for s in sequences]
         self.matrix_ = sequence_matrix(sequences, self.n_items_)
         threads = torch.get_num_threads()
@@ -229,6 +254,18 @@ class SASRec(Recommender):
         finally:
             torch.set_num_threads(threads)
         return self
+
+    def _feature_codes(self, n_items: int) -> np.ndarray | None:
+        """Token -> feature code (0 = none) from `item_features`, or None without features."""
+        if self.item_features is None:
+            return None
+        labels = pd.Series(list(self.item_features), dtype=object)
+        if len(labels) != n_items:
+            raise RecommendModelError(
+                f"item_features has {len(labels)} labels for {n_items} items; pass one label per item row "
+                "(None for an item without one)")
+        codes, _ = pd.factorize(labels, use_na_sentinel=True)
+        return np.concatenate([[0], codes + 1]).astype(np.int64)  # token 0 pads; -1 (no label) -> 0
 
     def _as_sequences(self, sequences, n_items: int) -> list[np.ndarray]:
         out = [np.asarray(s, dtype=np.int64).ravel() for s in sequences]
@@ -242,7 +279,7 @@ class SASRec(Recommender):
     def _train(self, torch, sequences, targets) -> None:
         rng = np.random.default_rng(self.random_state)
         self.network_ = _network(torch, self.n_items_, self.max_len, self.hidden, self.blocks, self.heads,
-                                 self.dropout)
+                                 self.dropout, self.feature_codes_)
         optimizer = torch.optim.AdamW(self.network_.parameters(), lr=self.learning_rate, betas=(0.9, 0.98),
                                       weight_decay=self.weight_decay)
         # one training example per user: inputs s[:-1] predict s[1:] at every position at once
@@ -295,7 +332,7 @@ class SASRec(Recommender):
             return functional.cross_entropy(self.network_.item_logits(states), labels)
         # sampled softmax: the true item against `negatives` uniform items shared by the batch
         negatives = torch.from_numpy(rng.integers(0, self.n_items_, self.negatives))
-        table = self.network_.items.weight[1:]
+        table = self.network_.item_table()
         positive = (states * table[labels]).sum(-1, keepdim=True)
         negative = states @ table[negatives].T
         negative = negative.masked_fill(negatives.unsqueeze(0) == labels.unsqueeze(1), float("-inf"))
@@ -358,7 +395,7 @@ class SASRec(Recommender):
         if isinstance(state.get("network_"), dict):
             torch = _torch()
             self.network_ = _network(torch, self.n_items_, self.max_len, self.hidden, self.blocks, self.heads,
-                                     self.dropout)
+                                     self.dropout, state.get("feature_codes_"))
             self.network_.load_state_dict(state["network_"])
             self.network_.eval()
 
