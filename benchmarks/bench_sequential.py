@@ -10,8 +10,10 @@ twice: (a) "fold-in": the validation-stage model reads the sequence including th
 in the SASRec paper; (b) "refit": retrained on train + validation for the chosen number of epochs,
 as the other storelift models are. Default loss: sampled softmax with 1000 negatives (`--loss ce` for
 the full softmax, about 5x the output-layer cost), validation runs capped at 30 epochs (patience 5),
-one torch thread: bounded for 2 shared cores. The datasets and their preparation are
-bench_recommend.py's, so both benchmarks rank the same targets. Writes
+one torch thread: bounded for 2 shared cores. Where the files give each item a category
+(DIGINETICA), every candidate also runs with it as an item feature (`item_features`), and
+validation picks. The datasets and their preparation are bench_recommend.py's, so both benchmarks
+rank the same targets. Writes
 benchmarks/out/sequential_<dataset>.json.
 """
 
@@ -26,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench_recommend import DATASETS
+from bench_recommend import DATA, DATASETS
 from storelift.recommend import SASRec, leave_one_out, ranking_metrics, target_ranks
 from storelift.recommend.sequential import stage_sequences
 
@@ -37,6 +39,27 @@ BASE = dict(max_len=50, hidden=64, blocks=2, heads=1, batch_size=128, learning_r
             random_state=0, verbose=True)
 # candidates compared on validation only; kept tiny: 2 shared cores
 GRID = {"small": [{"dropout": 0.3}], "dropout": [{"dropout": 0.3}, {"dropout": 0.5}]}
+
+
+def diginetica_categories(items) -> list:
+    """Each item's category id (product-categories.csv), None where the file has none."""
+    import pandas as pd
+
+    categories = pd.read_csv(DATA / "diginetica" / "product-categories.csv", sep=";")
+    named = categories.set_index("itemId")["categoryId"].reindex(items)
+    return [None if pd.isna(v) else int(v) for v in named.tolist()]
+
+
+# name -> item ids -> one category per item, for the datasets whose files carry one
+ITEM_CATEGORIES = {"diginetica": diginetica_categories}
+
+
+def model_for(params: dict, side: dict, **fixed) -> SASRec:
+    """SASRec with BASE, the candidate's params and `fixed`; "item_features" names a side column."""
+    params = {**BASE, **params, **fixed}
+    if "item_features" in params:
+        params["item_features"] = side[params["item_features"]]
+    return SASRec(**params)
 
 
 def published(readme: Path) -> dict[str, float]:
@@ -78,9 +101,13 @@ def run_dataset(name: str, max_epochs: int, grid: list[dict], loss: str, negativ
     train_and_validation = stage_sequences(events, split, "test")
     print(f"\n## {name}: {len(split.users)} users, {n_items} items, {len(events)} interactions; "
           f"loss={loss}, negatives={negatives}, max_epochs={max_epochs}, threads={threads}", flush=True)
+    side = {}
+    if name in ITEM_CATEGORIES:
+        side["category"] = ITEM_CATEGORIES[name](split.items)
+        grid = grid + [{**params, "item_features": "category"} for params in grid]
     candidates = []
     for params in grid:
-        model = SASRec(**{**BASE, **params}, epochs=max_epochs, loss=loss, negatives=negatives, num_threads=threads)
+        model = model_for(params, side, epochs=max_epochs, loss=loss, negatives=negatives, num_threads=threads)
         started = time.perf_counter()
         model.fit(train, n_items, validation_targets=split.validation_items)
         history = model.history_
@@ -95,8 +122,8 @@ def run_dataset(name: str, max_epochs: int, grid: list[dict], loss: str, negativ
     best = max(candidates, key=lambda c: c["validation_" + SELECT_ON])
     fold_in = score_test_item(best["model"], split, train_and_validation, as_fold_in=True)
     print(f"  test (fold-in) {SELECT_ON} {fold_in[SELECT_ON]:.4f}", flush=True)
-    refit = SASRec(**{**BASE, **best["params"], "verbose": False}, epochs=best["best_epoch"], loss=loss,
-                   negatives=negatives, num_threads=threads)
+    refit = model_for(best["params"], side, verbose=False, epochs=best["best_epoch"], loss=loss,
+                      negatives=negatives, num_threads=threads)
     started = time.perf_counter()
     refit.fit(train_and_validation, n_items)
     refit_s = time.perf_counter() - started
@@ -117,7 +144,8 @@ def markdown(result: dict) -> str:
     best = max(result["candidates"], key=lambda c: c["validation_" + SELECT_ON])
     header = ["model", "test scoring", f"val {SELECT_ON}", *METRICS, "fit s", "epochs", "s/epoch"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    params = ", ".join(f"{k}={v:g}" for k, v in result["chosen"].items())
+    params = ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}"
+                       for k, v in result["chosen"].items())
     for label, metrics, fit_s, epochs in (
             ("fold-in", result["test_fold_in"], best["fit_s"], f"{best['best_epoch']} of {best['epochs_trained']}"),
             ("refit train+val", result["test_refit"], result["refit_s"], str(result["refit_epochs"]))):

@@ -102,6 +102,36 @@ def test_sampled_softmax_also_learns_the_successor():
     assert hit_at_1(model.scores(np.arange(len(sequences))), targets) > 0.8
 
 
+def category_sequences(n_users=120, seed=0):
+    """12 categories of 10 items; each user buys 3 of the first 5 items of one category. Items 5-9 of a
+    category are never bought: only their category (item_features) says what they are like."""
+    rng = np.random.default_rng(seed)
+    categories = np.repeat(np.arange(12), 10)
+    bought = np.arange(120) % 10 < 5
+    sequences = [rng.choice(np.flatnonzero((categories == rng.integers(12)) & bought), 3, replace=False)
+                 for _ in range(n_users)]
+    return sequences, categories, bought
+
+
+def test_item_features_rank_never_bought_items_of_the_sessions_category_first():
+    sequences, categories, bought = category_sequences()
+    sessions = [[item] for item in np.flatnonzero(bought)[::3]]
+
+    def same_category_share(model):  # of the top 5 among never-bought items
+        scores = model.scores_for_sequences(sessions)
+        scores[:, bought] = -np.inf
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :5]
+        return float((categories[top] == categories[np.array(sessions)]).mean())
+
+    plain = same_category_share(tiny(epochs=30).fit(sequences, 120))
+    labelled = tiny(epochs=30, item_features=[f"c{c}" for c in categories]).fit(sequences, 120)
+    assert plain < 0.25 < 0.5 < same_category_share(labelled)  # chance is 1 in 12
+    restored = pickle.loads(pickle.dumps(labelled))
+    np.testing.assert_array_equal(restored.scores_for_sequences(sessions), labelled.scores_for_sequences(sessions))
+    with pytest.raises(RecommendModelError, match="item_features has 2 labels for 120 items"):
+        tiny(item_features=["a", "b"]).fit(sequences, 120)
+
+
 @pytest.mark.parametrize("params, named", [
     ({"hidden": 0}, "hidden"), ({"max_len": 2.5}, "max_len"), ({"dropout": 1.0}, "dropout"),
     ({"loss": "bpr"}, "loss"), ({"hidden": 10, "heads": 3}, "heads"), ({"learning_rate": -1.0}, "learning_rate"),
