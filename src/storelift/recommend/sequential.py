@@ -127,8 +127,8 @@ def _network(torch, n_items: int, max_len: int, hidden: int, blocks: int, heads:
             self.items = nn.Embedding(n_items + 1, hidden, padding_idx=PAD)
             n_features = 0 if feature_codes is None else int(feature_codes.max()) + 1
             self.features = nn.Embedding(n_features, hidden, padding_idx=0) if n_features > 1 else None
-            self.register_buffer("feature_codes", torch.from_numpy(
-                np.zeros(n_items + 1, np.int64) if feature_codes is None else feature_codes.astype(np.int64)))
+            if self.features is not None:  # a buffer: saved with the weights
+                self.register_buffer("feature_codes", torch.from_numpy(feature_codes.astype(np.int64)))
             self.positions = nn.Embedding(max_len, hidden)
             self.dropout = nn.Dropout(dropout)
             self.blocks = nn.ModuleList(Block() for _ in range(blocks))
