@@ -55,9 +55,13 @@ GRIDS = {
                     for decay in ({}, {"position_decay": 0.8}, {"position_decay": 0.6})]),
     "ALS": (ALS, [{"factors": f, "regularization": r, "alpha": a, "num_threads": 2}
                   for f in (64, 256) for r in (1.0, 10.0) for a in (1.0, 10.0)]),
+    # fold_in_users: each user's factors learned again from their weighted (here: recency) row
     "BPR": (BPR, [{"factors": f, "learning_rate": lr, "iterations": it, "regularization": 0.01, "num_threads": 1}
                   for f, lr, it in ((128, 0.05, 100), (128, 0.1, 100), (128, 0.05, 300), (128, 0.1, 300),
-                                    (256, 0.05, 300), (512, 0.05, 300))]),
+                                    (256, 0.05, 300), (512, 0.05, 300))]
+                 + [{"factors": f, "learning_rate": lr, "iterations": 300, "regularization": 0.01, "num_threads": 1,
+                     "fold_in_users": True, "position_decay": decay}
+                    for f, lr, decay in ((128, 0.1, 0.7), (128, 0.1, 0.5), (256, 0.05, 0.7))]),
     # product text only: the items' own words (or MiniLM meaning); no interactions between items are used
     "ContentKNN": ("texts", [{"encoder": e, "neighbors": n, **decay} for e in ("tfidf", "minilm")
                              for n in (50, 200) for decay in ({}, {"position_decay": 0.6})]),
@@ -328,7 +332,7 @@ def markdown(result: dict) -> str:
               "peak RSS MB (test fit process)", "of which before fit"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for fam in result["models"]:
-        params = ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}"
+        params = ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else f"{k}={v}"
                            for k, v in fam["params"].items() if k != "num_threads") or "-"
         test = fam["test"]
         label = fam["model"] if fam["model"] == DEFAULTS_ROW else f"storelift {fam['model']}"

@@ -191,7 +191,7 @@ def test_misuse_raises_actionable_errors():
         BPR().fit(MATRIX.toarray())
 
 
-def test_als_folds_in_a_new_history_by_least_squares_and_bpr_says_it_cannot():
+def test_als_folds_in_a_new_history_by_least_squares():
     model = ALS(factors=BLOCKS, regularization=0.1, alpha=10.0, num_threads=1).fit(MATRIX)
     # a new visitor with two items of block 2: their best unseen items are the rest of block 2
     history = sp.csr_matrix((np.ones(2, np.float32), ([0, 0], [20, 21])), shape=(1, MATRIX.shape[1]))
@@ -203,5 +203,32 @@ def test_als_folds_in_a_new_history_by_least_squares_and_bpr_says_it_cannot():
     fitted = model.scores(np.arange(40))
     for a, b in zip(refolded, fitted):
         assert np.corrcoef(a, b)[0, 1] > 0.99
-    with pytest.raises(RecommendModelError, match="cannot fold in"):
-        BPR(factors=BLOCKS).fit(MATRIX).score_history(history)
+
+
+def test_bpr_folds_in_a_new_history_by_its_own_updates_and_weights_lean_it_to_recent_items():
+    model = BPR(factors=BLOCKS, learning_rate=0.05).fit(MATRIX)
+    history = sp.csr_matrix((np.ones(2, np.float32), ([0, 0], [20, 21])), shape=(1, MATRIX.shape[1]))
+    scores = model.score_history(history)[0]
+    scores[[20, 21]] = -np.inf
+    assert set(ITEM_BLOCK[np.argsort(-scores)[:ITEMS_PER_BLOCK - 2]]) == {2}
+    refolded = model.score_history(MATRIX[:40])
+    assert all(np.corrcoef(a, b)[0, 1] > 0.95 for a, b in zip(refolded, model.scores(np.arange(40))))
+    np.testing.assert_array_equal(model.fold_in(MATRIX[:5]), model.fold_in(MATRIX[:5]))  # seeded
+
+    # two old items of block 0 (weight 0.05) and two recent ones of block 2 (weight 1)
+    mixed = sp.csr_matrix((np.array([0.05, 0.05, 1, 1], np.float32), ([0, 0, 0, 0], [0, 1, 20, 21])),
+                          shape=(1, MATRIX.shape[1]))
+    def top_blocks(matrix):
+        scores = model.fold_in(matrix) @ model.item_factors_.T
+        scores[0, [0, 1, 20, 21]] = -np.inf
+        return ITEM_BLOCK[np.argsort(-scores[0])[:ITEMS_PER_BLOCK - 2]]
+    assert set(top_blocks(mixed)) == {2}
+    binary = mixed.copy()
+    binary.data[:] = 1
+    assert set(top_blocks(binary)) == {0, 2}  # unweighted, both blocks count alike
+
+    weighted = BPR(factors=BLOCKS, learning_rate=0.05, fold_in_users=True).fit(MATRIX)
+    np.testing.assert_array_equal(weighted.item_factors_, model.item_factors_)  # the same fit
+    np.testing.assert_array_equal(weighted.user_factors_, model.fold_in(MATRIX))
+    with pytest.raises(RecommendModelError, match="fold_in_users"):
+        BPR(fold_in_users="yes").fit(MATRIX)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from storelift.recommend import EASE, ItemKNN, Popularity, interaction_matrix
-from storelift.recommend.models import RecommendModelError
+from storelift.recommend.models import Recommender, RecommendModelError
 from storelift.recommend.personalize import Personalizer
 from storelift.recommend.rules import ItemCatalog, RecommendationRules, exposure_share
 
@@ -168,14 +168,27 @@ def test_bad_requests_name_the_parameter(store):
         RecommendationRules(max_per_brand=0)
 
 
-def test_a_model_that_cannot_fold_in_leaves_a_new_visitor_on_the_popular_list(store):
-    from storelift.recommend import BPR
+class FittedUsersOnly(ItemKNN):
+    """A model that scores only the customers it was fitted on, as one without a fold-in does."""
 
-    p = personalizer(store, model=BPR(factors=4, iterations=20).fit(store.matrix))
+    def score_history(self, history):
+        return Recommender._history_scores(self, history)  # raises: cannot fold in
+
+
+def test_a_model_that_cannot_fold_in_leaves_a_new_visitor_on_the_popular_list(store):
+    p = personalizer(store, model=FittedUsersOnly(neighbors=20, shrink=1.0).fit(store.matrix))
     recs = p.recommend(None, k=3, session_items=["g0"])
     assert recs.source.eq("popular").all() and recs.item_id.tolist() == p.recommend(None, k=3).item_id.tolist()
     known = p.recommend("gardener0", k=3, session_items=["g5"])
-    assert known.source.eq("BPR").all()  # the fitted history still personalizes
+    assert known.source.eq("FittedUsersOnly").all()  # the fitted history still personalizes
+
+
+def test_bpr_folds_a_new_visitors_session_in(store):
+    from storelift.recommend import BPR
+
+    p = personalizer(store, model=BPR(factors=4, learning_rate=0.05, iterations=50).fit(store.matrix))
+    recs = p.recommend(None, k=3, session_items=["g0", "g1"])
+    assert recs.source.eq("session").all() and set(recs.item_id) <= set(GARDEN) - {"g0", "g1"}
 
 
 def _full_sort(values, allowed, positive_only):

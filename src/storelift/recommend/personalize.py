@@ -60,12 +60,13 @@ class HistoryRow:
 class Personalizer:
     """Recommendations for one customer at a time with consent, cold start and business rules applied.
 
-    model: a fitted Recommender whose rows and columns are those of `interactions`; it must offer
-    `score_history` to fold in new visitors (Popularity, ItemKNN, EASE do). popular: the
-    non-personalized fallback, fitted on the same matrix when not given; a Popularity fitted with
-    segments gives per-segment lists (by request context, or the customer's segment with consent). index: an
-    `InnerProductIndex` over a factor model's item factors; known customers' candidates then come
-    from it (approximate, a few hundred items) instead of scoring the whole catalog.
+    model: a fitted Recommender whose rows and columns are those of `interactions`; new visitors are
+    folded in through its `score_history` (every matrix model does; one that cannot leaves them on
+    the popular list). popular: the non-personalized fallback, fitted on the same matrix when not
+    given; a Popularity fitted with segments gives per-segment lists (by request context, or the
+    customer's segment with consent). index: an `InnerProductIndex` over a factor model's item
+    factors; known customers' candidates then come from it (approximate, a few hundred items)
+    instead of scoring the whole catalog.
     """
 
     def __init__(self, model: Recommender, interactions: Interactions, catalog: ItemCatalog,
@@ -156,7 +157,7 @@ class Personalizer:
                 if history.nnz:
                     try:
                         source, scores = "session", self.model.score_history(history)[0]
-                    except RecommendModelError:  # a model that cannot fold in (BPR): the popular list
+                    except RecommendModelError:  # a model that cannot fold in: the popular list
                         pass
             else:
                 source, scores = "popular", None
