@@ -108,7 +108,7 @@ def recommendation_exposure(ws, customers: int = 300, k: int = 10) -> dict[str, 
     people = wh.table("customers").select("customer_id")
     ids = fetch(consenting_audience(people, wh.table("consents"), "personalization").order_by("customer_id")
                 .limit(customers))["customer_id"]
-    personalizer = Personalizer(saved["model"], saved["interactions"], saved["catalog"])
+    personalizer = Personalizer.from_artifact(saved)  # the lists as served: vendor weights, segment lists
     catalog = saved["catalog"]
     shown = [personalizer.recommend(customer, k) for customer in ids]
     if not shown:
