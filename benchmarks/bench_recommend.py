@@ -50,7 +50,9 @@ GRIDS = {
     "SegmentPopularity": ("segments", [{"segment_by": by, "shrinkage": s} for by in ("country", "occupation",
                                                                                    "gender_age") for s in (10.0, 1000.0)]),
     "ItemKNN": (ItemKNN, [{"neighbors": n, "shrink": s, **decay} for n in (50, 200, 1000) for s in (10.0, 50.0)
-                          for decay in ({}, {"position_decay": 0.7})]),
+                          for decay in ({}, {"position_decay": 0.7})]
+                + [{"neighbors": n, "similarity": "bm25", **decay} for n in (200, 1000)
+                   for decay in ({}, {"position_decay": 0.7})]),
     "EASE": (EASE, [{"lambda_": lam, **decay} for lam in (25.0, 125.0, 500.0)
                     for decay in ({}, {"position_decay": 0.8}, {"position_decay": 0.6})]),
     "ALS": (ALS, [{"factors": f, "regularization": r, "alpha": a, "num_threads": 2}

@@ -104,6 +104,25 @@ def test_fits_are_reproducible_and_refits_start_afresh():
     assert first.scores([0]).shape == (1, 20) and first.scores([0]).dtype == np.float32
 
 
+def test_bm25_item_knn_links_items_as_implicits_bm25_recommender_does():
+    from implicit.nearest_neighbours import BM25Recommender
+
+    rng = np.random.default_rng(0)
+    counts = sp.random(60, 30, density=0.2, random_state=1, format="csr", dtype=np.float32)
+    counts.data[:] = rng.integers(1, 4, counts.nnz)  # repeat purchases: BM25 saturates them
+    theirs = BM25Recommender(K=30, K1=1.5, B=0.6, num_threads=1)
+    theirs.fit(counts, show_progress=False)
+    expected = theirs.similarity.toarray()
+    np.fill_diagonal(expected, 0.0)  # implicit keeps each item as its own neighbour; ItemKNN does not
+    ours = ItemKNN(neighbors=29, similarity="bm25", k1=1.5, b=0.6).fit(counts)
+    np.testing.assert_allclose(ours.similarity_.T.toarray(), expected, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(ItemKNN(neighbors=29).fit(counts).similarity_.toarray(), ours.similarity_.toarray())
+    with pytest.raises(RecommendModelError, match="similarity is 'jaccard'"):
+        ItemKNN(similarity="jaccard").fit(counts)
+    with pytest.raises(RecommendModelError, match="k1=0"):
+        ItemKNN(similarity="bm25", k1=0).fit(counts)
+
+
 # --- planted structure ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("model", [

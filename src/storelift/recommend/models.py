@@ -1,4 +1,4 @@
-"""Candidate models on a user x item matrix: Popularity (overall or per segment), ItemKNN (cosine with shrinkage) and EASE.
+"""Candidate models on a user x item matrix: Popularity (overall or per segment), ItemKNN (shrunk cosine or BM25) and EASE.
 
 One interface for all: `fit(matrix) -> self`, `scores(user_rows) -> dense (users x items) array`,
 `recommend(user_rows, k, exclude=matrix) -> DataFrame`; models with an item-item notion also give
@@ -232,37 +232,72 @@ class Popularity(Recommender):
         return np.broadcast_to(self.item_scores_, (history.shape[0], self.n_items_)).copy()
 
 
+SIMILARITIES = ("cosine", "bm25")
+
+
+def bm25_weight(matrix: sp.csr_matrix, k1: float = 1.2, b: float = 0.75) -> sp.csr_matrix:
+    """Okapi BM25 weights of a users x items matrix, read as one document per item whose terms are
+    its users: entry x (k1 + 1) / (k1 (1 - b + b len_i / mean len) + x) x idf_u, where len_i is the
+    item's total and idf_u = log(n_items) - log(1 + items of user u). A user who touched
+    everything says little about any two items; a very popular item's counts saturate."""
+    coo = sp.coo_matrix(matrix, dtype=np.float64)
+    n_items = coo.shape[1]
+    idf = np.log(n_items) - np.log1p(np.bincount(coo.row, minlength=coo.shape[0]))
+    lengths = np.asarray(coo.sum(axis=0)).ravel()
+    norm = (1.0 - b) + b * lengths / max(lengths.mean(), 1e-12)
+    data = coo.data * (k1 + 1.0) / (k1 * norm[coo.col] + coo.data) * idf[coo.row]
+    return sp.csr_matrix((data, (coo.row, coo.col)), shape=coo.shape)
+
+
 class ItemKNN(Recommender):
     """Item-based k-nearest neighbours (Sarwar et al. 2001; Deshpande & Karypis 2004).
 
-    sim(i, j) = <x_i, x_j> / (|x_i| |x_j| + shrink): cosine between item columns, shrunk towards 0
-    for items seen together rarely. Each item keeps its `neighbors` most similar items; a user's
-    score for item j sums sim(i, j) over the items i they interacted with that are neighbours of j.
+    similarity="cosine": sim(i, j) = <x_i, x_j> / (|x_i| |x_j| + shrink), the cosine between item
+    columns, shrunk towards 0 for items seen together rarely. similarity="bm25": sim(i, j) =
+    <w_i, w_j> of the BM25-weighted columns (`bm25_weight` with k1, b; shrink unused), which
+    discounts heavy users and saturates popular items. Each item keeps its `neighbors` most similar
+    items; a user's score for item j sums sim(i, j) over the items i they interacted with that are
+    neighbours of j.
     """
 
-    def __init__(self, neighbors: int = 100, shrink: float = 10.0):
+    def __init__(self, neighbors: int = 100, shrink: float = 10.0, similarity: str = "cosine",
+                 k1: float = 1.2, b: float = 0.75):
         self.neighbors = neighbors
         self.shrink = shrink
+        self.similarity = similarity
+        self.k1 = k1
+        self.b = b
 
     def fit(self, matrix) -> "ItemKNN":
         if not isinstance(self.neighbors, (int, np.integer)) or self.neighbors < 1:
             raise RecommendModelError(f"neighbors is {self.neighbors!r}; pass a positive integer (e.g. 100)")
         if not np.isfinite(self.shrink) or self.shrink < 0:
             raise RecommendModelError(f"shrink is {self.shrink!r}; pass a number >= 0 (e.g. 10)")
+        if self.similarity not in SIMILARITIES:
+            raise RecommendModelError(f"similarity is {self.similarity!r}; pass one of {SIMILARITIES}")
+        if not (np.isfinite(self.k1) and self.k1 > 0) or not 0 <= self.b <= 1:
+            raise RecommendModelError(f"k1={self.k1!r}, b={self.b!r}; pass k1 > 0 and b in [0, 1] (e.g. 1.2, 0.75)")
         self.matrix_ = _as_csr(matrix)
-        columns = self.matrix_.tocsc()
-        norms = np.sqrt(np.asarray(columns.multiply(columns).sum(axis=0)).ravel()).astype(np.float32)
-        cooccurrence = (columns.T @ columns).tocsr().astype(np.float32)
-        cooccurrence.setdiag(0.0)
-        cooccurrence.eliminate_zeros()
-        # divide each stored co-occurrence by |x_i| |x_j| + shrink
-        coo = cooccurrence.tocoo()
-        similarity = coo.data / (norms[coo.row] * norms[coo.col] + np.float32(self.shrink) + np.float32(1e-12))
-        similar = sp.csr_matrix((similarity, (coo.row, coo.col)), shape=cooccurrence.shape, dtype=np.float32)
+        similar = self._bm25_products() if self.similarity == "bm25" else self._shrunk_cosines()
+        similar.setdiag(0.0)
+        similar.eliminate_zeros()
         # row j of `similar` = candidate neighbours of j; keep the top ones, then score = X @ kept.T
         self.similarity_ = _keep_top_per_row(similar, self.neighbors).T.tocsr()
         self.n_items_ = self.matrix_.shape[1]
         return self
+
+    def _shrunk_cosines(self) -> sp.csr_matrix:
+        columns = self.matrix_.tocsc()
+        norms = np.sqrt(np.asarray(columns.multiply(columns).sum(axis=0)).ravel()).astype(np.float32)
+        cooccurrence = (columns.T @ columns).tocsr().astype(np.float32)
+        # divide each stored co-occurrence by |x_i| |x_j| + shrink
+        coo = cooccurrence.tocoo()
+        similarity = coo.data / (norms[coo.row] * norms[coo.col] + np.float32(self.shrink) + np.float32(1e-12))
+        return sp.csr_matrix((similarity, (coo.row, coo.col)), shape=cooccurrence.shape, dtype=np.float32)
+
+    def _bm25_products(self) -> sp.csr_matrix:
+        weighted = bm25_weight(self.matrix_, self.k1, self.b).tocsc()
+        return (weighted.T @ weighted).tocsr().astype(np.float32)
 
     def scores(self, user_rows) -> np.ndarray:
         return self._history_scores(self._user_matrix(user_rows))
@@ -271,7 +306,7 @@ class ItemKNN(Recommender):
         return np.asarray((history @ self.similarity_).toarray(), dtype=np.float32)
 
     def _item_similarities(self, item_rows: np.ndarray) -> np.ndarray:
-        """Column j of `similarity_`: j's kept neighbours and their shrunk cosine; others -inf."""
+        """Column j of `similarity_`: j's kept neighbours and their similarity; others -inf."""
         columns = self.similarity_[:, item_rows].T.tocsr()
         dense = np.full(columns.shape, -np.inf, dtype=np.float32)
         dense[np.repeat(np.arange(columns.shape[0]), np.diff(columns.indptr)), columns.indices] = columns.data
