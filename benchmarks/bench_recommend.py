@@ -47,8 +47,8 @@ DEFAULTS_ROW = "implicit ALS (defaults)"
 GRIDS = {
     "Popularity": (Popularity, [{}]),
     # each user's segment's list (customer attributes in the files), shrunk toward the overall list
-    "SegmentPopularity": ("segments", [{"segment_by": by, "shrinkage": s} for by in ("country", "occupation",
-                                                                                   "gender_age") for s in (10.0, 1000.0)]),
+    "SegmentPopularity": ("segments", [{"segment_by": by, "shrinkage": s}
+                                       for by in ("country", "occupation", "gender_age") for s in (10.0, 1000.0)]),
     "ItemKNN": (ItemKNN, [{"neighbors": n, "shrink": s, **decay} for n in (50, 200, 1000) for s in (10.0, 50.0)
                           for decay in ({}, {"position_decay": 0.7})]
                 + [{"neighbors": n, "similarity": "bm25", **decay} for n in (200, 1000)

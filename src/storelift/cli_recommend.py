@@ -129,9 +129,10 @@ def run_fit(ws: Workspace, model: str = "ease", as_of=None, half_life: float | N
         from .recommend import Popularity
 
         popular = Popularity(segments=customer_segments(ws, segment_by, interactions.users)).fit(interactions.matrix)
-        chosen = popular if isinstance(chosen, Popularity) else chosen
-    with console.status(f"fitting {type(chosen).__name__} on {interactions.matrix.nnz:,} interactions"):
-        if chosen is not popular:
+    if popular is not None and type(chosen) is type(popular):
+        chosen = popular  # --model popularity: the per-segment lists are the model
+    else:
+        with console.status(f"fitting {type(chosen).__name__} on {interactions.matrix.nnz:,} interactions"):
             chosen.fit(interactions.matrix)
     catalog = ItemCatalog.from_products(products, interactions.items)
     saved = {"model": chosen, "interactions": interactions, "catalog": catalog}

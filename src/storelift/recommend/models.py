@@ -1,4 +1,5 @@
-"""Candidate models on a user x item matrix: Popularity (overall or per segment), ItemKNN (shrunk cosine or BM25) and EASE.
+"""Candidate models on a user x item matrix: Popularity (overall or per segment), ItemKNN (shrunk
+cosine or BM25) and EASE.
 
 One interface for all: `fit(matrix) -> self`, `scores(user_rows) -> dense (users x items) array`,
 `recommend(user_rows, k, exclude=matrix) -> DataFrame`; models with an item-item notion also give

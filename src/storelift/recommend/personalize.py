@@ -114,9 +114,10 @@ class Personalizer:
         used and neither history, session nor purchases are read. session_items: item ids of this
         visit's events, newest last (folded in for customers the model has not seen). purchases:
         item_id, purchased_at rows of what the customer bought (excluded for rules.repurchase_days
-        before `now`). context: a label of the request (e.g. the storefront's country); when the popular
-        model has a segment by that name, its list is the popular list. Columns: rank, item_id, score, source (model class name, "session", or
-        "popular"), personalized (bool), reason.
+        before `now`). context: a label of the request (e.g. the storefront's country); when the
+        popular model has a segment by that name, its list is the popular list. Columns: rank,
+        item_id, score, source (model class name, "session", or "popular"), personalized (bool),
+        reason.
         """
         records = self.recommend_records(customer_id, k, consent=consent, session_items=session_items,
                                          purchases=purchases, now=now, context=context)
