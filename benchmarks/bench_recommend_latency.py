@@ -33,7 +33,7 @@ import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 
-from storelift.recommend import FactorRetriever, InnerProductIndex  # noqa: E402
+from storelift.recommend import FactorRetriever  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out" / "recommend_latency.json"
