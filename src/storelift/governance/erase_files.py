@@ -2,7 +2,8 @@
 
 - A recommendation artifact is refitted without the customer's row, from the interactions it was
   fitted on (same model, same parameters: what it learned from the customer is gone, not only their
-  id), saved as a new version beside the old name, and the old folder is deleted.
+  id; per-segment popular lists too), saved as a new version beside the old name, and the old folder
+  is deleted.
 - Parquet files (score snapshots, source exports) lose the rows holding an identifier.
 - Line files (JSON lines, CSV) lose the lines holding one; other text (HTML reports, JSON, Markdown)
   has the identifier replaced by a marker.
@@ -35,6 +36,15 @@ def _holds(text: str, regex: re.Pattern) -> bool:
     return regex.search(text) is not None
 
 
+def _fitted_on_kept_rows(model, matrix, keep):
+    """A copy of `model` fitted on the kept customers' rows; labels given per customer (a
+    Popularity's segments) keep only theirs."""
+    fresh = copy.deepcopy(model)
+    if getattr(fresh, "segments", None) is not None:
+        fresh.segments = [label for label, kept in zip(fresh.segments, keep) if kept]
+    return fresh.fit(matrix)
+
+
 def refit_recommender(folder: Path, identifiers: set[str], stamp: str) -> dict | None:
     """Refit a recommendation artifact without the customers in `identifiers`; None if it holds none."""
     interactions_path = folder / "interactions.pkl"
@@ -58,8 +68,10 @@ def refit_recommender(folder: Path, identifiers: set[str], stamp: str) -> dict |
         shutil.rmtree(folder)
         return {"path": str(folder.name), "action": "deleted (cannot be refitted from its artifact; fit again)",
                 "rows": int(drop.sum())}
-    refitted = copy.deepcopy(model).fit(remaining.matrix)
+    refitted = _fitted_on_kept_rows(model, remaining.matrix, keep)
     models.update(model=refitted, interactions=remaining)
+    if "popular" in models:  # per-segment popular lists count the customer too
+        models["popular"] = _fitted_on_kept_rows(models["popular"], remaining.matrix, keep)
     base = folder.name.split(ERASED_SUFFIX)[0]
     version = f"{base}{ERASED_SUFFIX}{stamp}"
     meta = {k: v for k, v in manifest.items() if k not in ("version", "saved_at", "models")}
