@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..artifacts import CUSTOMER_SCORES_SNAPSHOT, ITEM_INDEX_FILE, load_models
+from ..artifacts import CUSTOMER_SCORES_SNAPSHOT, ITEM_INDEX_FILE, load_models, newest_version
 
 log = logging.getLogger("storelift.api")
 
@@ -65,14 +65,6 @@ def _json_value(value):
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
     return value.item() if hasattr(value, "item") else value
-
-
-def newest_folder(models_dir: Path, prefix: str, required: str = "manifest.json") -> str | None:
-    """Name of the newest `prefix*` folder holding `required` (folder names sort by time)."""
-    if not models_dir.is_dir():
-        return None
-    names = sorted(p.name for p in models_dir.glob(f"{prefix}*") if (p / required).is_file())
-    return names[-1] if names else None
 
 
 def load_recommender(models_dir: Path, version: str) -> ServedRecommender:
@@ -137,8 +129,8 @@ class ServedModels:
             threading.Thread(target=self._reload_and_release, name="storelift-model-reload", daemon=True).start()
 
     def _newer_available(self) -> bool:
-        rec = newest_folder(self.models_dir, RECOMMEND_PREFIX)
-        scores = newest_folder(self.models_dir, CUSTOMERS_PREFIX, CUSTOMER_SCORES_SNAPSHOT)
+        rec = newest_version(self.models_dir, RECOMMEND_PREFIX)
+        scores = newest_version(self.models_dir, CUSTOMERS_PREFIX, CUSTOMER_SCORES_SNAPSHOT)
         current_rec = self.recommender.version if self.recommender else None
         current_scores = self.scores.version if self.scores else None
         return (rec not in (None, current_rec) and rec not in self._failed) or \
@@ -154,7 +146,7 @@ class ServedModels:
         for prefix, required, attr, loader in (
                 (RECOMMEND_PREFIX, "manifest.json", "recommender", load_recommender),
                 (CUSTOMERS_PREFIX, CUSTOMER_SCORES_SNAPSHOT, "scores", load_scores)):
-            version = newest_folder(self.models_dir, prefix, required)
+            version = newest_version(self.models_dir, prefix, required)
             current = getattr(self, attr)
             if version is None or version in self._failed or (current and current.version == version):
                 continue
