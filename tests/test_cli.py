@@ -141,6 +141,11 @@ def test_demo_recommends_and_the_recommend_commands_respect_consent(tmp_path):
     in_context = runner.invoke(app, ["recommend", "show", withdrawn, "-w", str(ws), "-k", "3", "--context", country],
                                env={"COLUMNS": "200"})
     assert in_context.exit_code == 0 and in_context.output.count(f"popular with {country} shoppers") == 3
+    bpr = runner.invoke(app, ["recommend", "fit", "-w", str(ws), "--model", "bpr"], env={"COLUMNS": "200"})
+    assert bpr.exit_code == 0 and "BPR fitted on" in bpr.output, bpr.output
+    consenting = latest[latest].index[0]
+    by_bpr = runner.invoke(app, ["recommend", "show", consenting, "-w", str(ws), "-k", "3"], env={"COLUMNS": "200"})
+    assert by_bpr.exit_code == 0 and "recommend-bpr-" in by_bpr.output, by_bpr.output
     unknown = runner.invoke(app, ["recommend", "fit", "-w", str(ws), "--segment-by", "shoe_size"])
     assert unknown.exit_code == 1 and "--segment-by 'shoe_size' names no customer column" in unknown.output
     assert "country" in unknown.output and "Traceback" not in unknown.output

@@ -16,7 +16,7 @@ from .workspace import Workspace
 app = typer.Typer(help="Recommendations: fit models on purchases and product events, evaluate them, show lists.",
                   no_args_is_help=True)
 
-MODELS = ("ease", "itemknn", "popularity", "als", "hybrid")
+MODELS = ("ease", "itemknn", "popularity", "als", "bpr", "hybrid")
 ARTIFACT_PREFIX = "recommend-"
 INDEX_MIN_ITEMS = 10_000  # below this, scoring every item is as fast as an approximate index
 
@@ -40,6 +40,10 @@ def make_model(name: str, n_items: int, texts=None):
         from .recommend import ALS
 
         return ALS()
+    if name == "bpr":  # each customer's vector re-learned from their weighted, time-decayed evidence
+        from .recommend import BPR
+
+        return BPR(fold_in_users=True)
     raise StoreliftError(f"--model {name!r} is not known; pass one of {', '.join(MODELS)}")
 
 
