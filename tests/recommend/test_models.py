@@ -146,3 +146,18 @@ def test_ease_fits_on_which_items_a_user_has_and_scores_with_the_weights():
     np.testing.assert_allclose(on_weights.scores([0]), weighted[0].toarray() @ on_binary.weights_, rtol=1e-5)
     raw = EASE(lambda_=1.0, binarize=False).fit(weighted)
     assert not np.allclose(raw.weights_, on_binary.weights_)
+
+
+def test_a_model_pickled_before_a_parameter_existed_still_scores_and_refits():
+    import pickle
+
+    popularity = Popularity().fit(SMALL)
+    knn = ItemKNN(neighbors=2).fit(SMALL)
+    for model, added in ((popularity, ("segments", "shrinkage", "segment_labels_", "user_segments_",
+                                       "segment_scores_")), (knn, ("similarity", "k1", "b"))):
+        for name in added:  # as an artifact saved by an earlier version holds it
+            del model.__dict__[name]
+    old_popularity, old_knn = pickle.loads(pickle.dumps(popularity)), pickle.loads(pickle.dumps(knn))
+    assert old_popularity.scores([0]).tolist() == [[3, 2, 1]] and old_popularity.segment_scores("a") is None
+    assert old_knn.similarity == "cosine"
+    np.testing.assert_array_equal(old_knn.fit(SMALL).scores([0]), ItemKNN(neighbors=2).fit(SMALL).scores([0]))

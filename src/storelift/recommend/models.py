@@ -9,6 +9,9 @@ matrix the model was fitted on.
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 import numpy as np
 import pandas as pd
 import scipy.linalg
@@ -47,8 +50,20 @@ def _as_csr(matrix) -> sp.csr_matrix:
     return matrix
 
 
+@functools.lru_cache(maxsize=None)
+def _parameter_defaults(cls) -> dict:
+    """The defaults of a model class's constructor parameters."""
+    return {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
 class Recommender:
     """Shared interface: subclasses set `n_items_` (and whatever they need) in `fit` and define `scores`."""
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickle; a parameter added after the model was saved takes its default, so an artifact
+        saved by an earlier version still serves and can be refitted (as erasure does)."""
+        self.__dict__.update({**_parameter_defaults(type(self)), **state})
 
     def fit(self, matrix) -> "Recommender":  # pragma: no cover - abstract
         raise NotImplementedError
@@ -186,12 +201,20 @@ class Popularity(Recommender):
         self.matrix_ = _as_csr(matrix)
         self.item_scores_ = np.asarray(self.matrix_.sum(axis=0), dtype=np.float32).ravel()
         self.n_items_ = self.matrix_.shape[1]
-        self.segment_labels_ = pd.Index([])
-        self.user_segments_ = np.full(self.matrix_.shape[0], -1, dtype=np.int32)
-        self.segment_scores_ = np.empty((0, self.n_items_), dtype=np.float32)
+        self._no_segments()
         if self.segments is not None:
             self._fit_segments()
         return self
+
+    def _no_segments(self) -> None:
+        self.segment_labels_ = pd.Index([])
+        self.user_segments_ = np.full(self.matrix_.shape[0], -1, dtype=np.int32)
+        self.segment_scores_ = np.empty((0, self.n_items_), dtype=np.float32)
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        if "n_items_" in state and "user_segments_" not in state:  # fitted before segments existed
+            self._no_segments()
 
     def _fit_segments(self) -> None:
         if not (np.isfinite(self.shrinkage) and self.shrinkage >= 0):

@@ -391,7 +391,7 @@ class SASRec(Recommender):
         return state
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
+        super().__setstate__(state)
         if isinstance(state.get("network_"), dict):
             torch = _torch()
             self.network_ = _network(torch, self.n_items_, self.max_len, self.hidden, self.blocks, self.heads,
