@@ -163,11 +163,17 @@ def online_retail_texts(items: pd.Index) -> list[str]:
     return top.set_index("StockCode")["Description"].reindex(items.astype(str)).fillna("").tolist()
 
 
-def diginetica_texts(items: pd.Index) -> list[str]:
-    """The item's category as a token ('category1096'): the only product attribute in the files."""
+def diginetica_categories(items) -> list:
+    """Each item's category id (product-categories.csv), None where the file has none: the only
+    product attribute in the files."""
     categories = pd.read_csv(DATA / "diginetica" / "product-categories.csv", sep=";")
-    named = "category" + categories.set_index("itemId")["categoryId"].astype(str)
-    return named.reindex(items).fillna("").tolist()
+    named = categories.set_index("itemId")["categoryId"].reindex(items)
+    return [None if pd.isna(v) else int(v) for v in named.tolist()]
+
+
+def diginetica_texts(items: pd.Index) -> list[str]:
+    """The item's category as a token ('category1096')."""
+    return ["" if c is None else f"category{c}" for c in diginetica_categories(items)]
 
 
 def online_retail_segments(users: pd.Index) -> dict[str, list]:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench_recommend import DATA, DATASETS
+from bench_recommend import DATASETS, diginetica_categories
 from storelift.recommend import SASRec, leave_one_out, ranking_metrics, target_ranks
 from storelift.recommend.sequential import stage_sequences
 
@@ -39,15 +39,6 @@ BASE = dict(max_len=50, hidden=64, blocks=2, heads=1, batch_size=128, learning_r
             random_state=0, verbose=True)
 # candidates compared on validation only; kept tiny: 2 shared cores
 GRID = {"small": [{"dropout": 0.3}], "dropout": [{"dropout": 0.3}, {"dropout": 0.5}]}
-
-
-def diginetica_categories(items) -> list:
-    """Each item's category id (product-categories.csv), None where the file has none."""
-    import pandas as pd
-
-    categories = pd.read_csv(DATA / "diginetica" / "product-categories.csv", sep=";")
-    named = categories.set_index("itemId")["categoryId"].reindex(items)
-    return [None if pd.isna(v) else int(v) for v in named.tolist()]
 
 
 # name -> item ids -> one category per item, for the datasets whose files carry one

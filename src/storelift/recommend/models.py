@@ -235,14 +235,19 @@ class Popularity(Recommender):
         blended = (totals + self.shrinkage * shares) / (totals.sum(axis=1, keepdims=True) + self.shrinkage + 1e-12)
         self.segment_scores_ = blended.astype(np.float32)
 
-    def segment_scores(self, label) -> np.ndarray | None:
-        """A segment's item scores (one per item), or None for a label the model was not fitted with."""
+    def segment_position(self, label) -> int:
+        """The row of `label` in `segment_scores_`, or -1 for a label the model was not fitted with."""
         self._check_fitted()
         try:
             position = self.segment_labels_.get_loc(label)
         except (KeyError, TypeError, pd.errors.InvalidIndexError):
-            return None
-        return self.segment_scores_[position] if isinstance(position, (int, np.integer)) else None
+            return -1
+        return int(position) if isinstance(position, (int, np.integer)) else -1
+
+    def segment_scores(self, label) -> np.ndarray | None:
+        """A segment's item scores (one per item), or None for a label the model was not fitted with."""
+        position = self.segment_position(label)
+        return self.segment_scores_[position] if position >= 0 else None
 
     def scores(self, user_rows) -> np.ndarray:
         rows = self._check_rows(user_rows)

@@ -99,8 +99,7 @@ class Personalizer:
                                       f"item of the interactions ({interactions.n_items}), e.g. from VendorBalance")
         self.item_weights = None if item_weights is None else np.asarray(item_weights, dtype=np.float32)
         self._popular_scores = self._weighted(self.popular.item_scores_)
-        n_items = len(self._popular_scores)  # the popular list best first, ties to the lower column, once
-        self._popular_order = np.lexsort((np.arange(n_items), -np.asarray(self._popular_scores, dtype=np.float64)))
+        self._popular_order = ranked_once(self._popular_scores)
         self._segment_lists: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._item_ids = np.asarray(interactions.items, dtype=object)  # indexing an Index per call is slow
         self._sellable = catalog.in_stock.copy() if self.rules.exclude_out_of_stock else \
@@ -172,16 +171,11 @@ class Personalizer:
     def _segment(self, context, row: int | None) -> int:
         """The popular model's segment for this request: the one `context` names, else the (consenting,
         known) customer's own; -1 for the overall list."""
-        labels = getattr(self.popular, "segment_labels_", None)
-        if labels is None or len(labels) == 0:
+        if len(getattr(self.popular, "segment_labels_", ())) == 0:
             return -1
-        if context is not None:
-            try:
-                position = labels.get_loc(context)
-            except (KeyError, TypeError, pd.errors.InvalidIndexError):
-                position = None
-            if isinstance(position, (int, np.integer)):
-                return int(position)
+        named = self.popular.segment_position(context) if context is not None else -1
+        if named >= 0:
+            return named
         return int(self.popular.user_segments_[row]) if row is not None else -1
 
     def _popular_list(self, segment: int) -> tuple[np.ndarray, np.ndarray]:
@@ -190,8 +184,7 @@ class Personalizer:
             return self._popular_scores, self._popular_order
         if segment not in self._segment_lists:
             scores = self._weighted(self.popular.segment_scores_[segment])
-            order = np.lexsort((np.arange(len(scores)), -np.asarray(scores, dtype=np.float64)))
-            self._segment_lists[segment] = (scores, order)
+            self._segment_lists[segment] = (scores, ranked_once(scores))
         return self._segment_lists[segment]
 
     def _user_row(self, customer_id) -> int | None:
@@ -293,6 +286,12 @@ class Personalizer:
             else:
                 reasons.append(f"because you showed interest in {self.catalog.label(because[i])}")
         return reasons
+
+
+def ranked_once(scores: np.ndarray) -> np.ndarray:
+    """Every column best first, ties to the lower column: a list that does not change between
+    requests (the popular ones), sorted once so a request reads only its head."""
+    return np.lexsort((np.arange(len(scores)), -np.asarray(scores, dtype=np.float64)))
 
 
 def best_first(values: np.ndarray, allowed: np.ndarray, size: int, positive_only: bool,
