@@ -75,3 +75,24 @@ def running_postgres() -> Iterator[PostgresServer]:
         subprocess.run(run_as + [f"{bindir}/pg_ctl", "-D", str(folder / "data"), "-m", "fast", "stop"],
                        capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def ordered_visits_artifact() -> dict:
+    """A SASRec artifact (model, interactions, catalog) where order decides: shoppers who look at x
+    then y go on to 'after-xy', those who look at y then x go on to 'after-yx'. The same two items in
+    two orders, so only a model that reads the order tells the visits apart. Needs torch."""
+    import pandas as pd
+
+    from storelift.recommend import ItemCatalog, SASRec, event_sequences, interaction_matrix
+
+    rows = []
+    for u in range(60):
+        visit = ("x", "y", "after-xy") if u % 2 else ("y", "x", "after-yx")
+        rows += [(f"c{u}", item, position) for position, item in enumerate(visit)]
+    events = pd.DataFrame(rows, columns=["user_id", "item_id", "position"])
+    interactions = interaction_matrix(events, binary=True)
+    model = SASRec(max_len=8, hidden=16, blocks=1, dropout=0.0, epochs=40, batch_size=32, learning_rate=1e-2,
+                   num_threads=1).fit(event_sequences(events, interactions.users, interactions.items),
+                                      interactions.n_items)
+    catalog = ItemCatalog.from_products(pd.DataFrame({"product_id": list(interactions.items)}), interactions.items)
+    return {"model": model, "interactions": interactions, "catalog": catalog}

@@ -146,6 +146,17 @@ def test_demo_recommends_and_the_recommend_commands_respect_consent(tmp_path):
     consenting = latest[latest].index[0]
     by_bpr = runner.invoke(app, ["recommend", "show", consenting, "-w", str(ws), "-k", "3"], env={"COLUMNS": "200"})
     assert by_bpr.exit_code == 0 and "recommend-bpr-" in by_bpr.output, by_bpr.output
+    sasrec = runner.invoke(app, ["recommend", "fit", "-w", str(ws), "--model", "sasrec"], env={"COLUMNS": "200"})
+    assert sasrec.exit_code == 0 and "SASRec fitted on" in sasrec.output, sasrec.output
+    by_sasrec = runner.invoke(app, ["recommend", "show", consenting, "-w", str(ws), "-k", "3"], env={"COLUMNS": "200"})
+    assert by_sasrec.exit_code == 0 and "recommend-sasrec-" in by_sasrec.output, by_sasrec.output
+    assert "matches your purchase history" in by_sasrec.output
+    sequential = runner.invoke(app, ["recommend", "evaluate", "-w", str(ws), "--model", "sasrec"],
+                               env={"COLUMNS": "200"})
+    assert sequential.exit_code == 0 and "SASRec" in sequential.output, sequential.output
+    no_temporal = runner.invoke(app, ["recommend", "evaluate", "-w", str(ws), "--model", "sasrec",
+                                      "--cutoff", "2024-10-01"])
+    assert no_temporal.exit_code == 1 and "without --cutoff" in no_temporal.output
     unknown = runner.invoke(app, ["recommend", "fit", "-w", str(ws), "--segment-by", "shoe_size"])
     assert unknown.exit_code == 1 and "--segment-by 'shoe_size' names no customer column" in unknown.output
     assert "country" in unknown.output and "Traceback" not in unknown.output

@@ -16,7 +16,8 @@ from .workspace import Workspace
 app = typer.Typer(help="Recommendations: fit models on purchases and product events, evaluate them, show lists.",
                   no_args_is_help=True)
 
-MODELS = ("ease", "itemknn", "popularity", "als", "bpr", "hybrid")
+MODELS = ("ease", "itemknn", "popularity", "als", "bpr", "hybrid", "sasrec")
+SEQUENTIAL = "sasrec"  # fitted on each customer's items in time order, not on the matrix
 ARTIFACT_PREFIX = "recommend-"
 INDEX_MIN_ITEMS = 10_000  # below this, scoring every item is as fast as an approximate index
 
@@ -44,6 +45,9 @@ def make_model(name: str, n_items: int, texts=None):
         from .recommend import BPR
 
         return BPR(fold_in_users=True)
+    if name == SEQUENTIAL:
+        raise StoreliftError("--model sasrec reads each customer's items in order and has no temporal-split "
+                             "evaluation; evaluate it leave-one-out (without --cutoff)")
     raise StoreliftError(f"--model {name!r} is not known; pass one of {', '.join(MODELS)}")
 
 
@@ -127,7 +131,11 @@ def run_fit(ws: Workspace, model: str = "ease", as_of=None, half_life: float | N
     products = ws.warehouse.table("products").execute()
     items = pd.Index(sorted(set(weighted["item_id"]) | set(products["product_id"].dropna())))
     interactions = interaction_matrix(weighted, weight_col="weight", items=items)
-    chosen = make_model(model, interactions.n_items, product_texts(products, interactions.items))
+    catalog = ItemCatalog.from_products(products, interactions.items)
+    if model == SEQUENTIAL:
+        chosen = fit_sequential(frame, interactions, catalog, now)
+    else:
+        chosen = make_model(model, interactions.n_items, product_texts(products, interactions.items))
     popular = None
     if segment_by is not None:
         from .recommend import Popularity
@@ -135,10 +143,9 @@ def run_fit(ws: Workspace, model: str = "ease", as_of=None, half_life: float | N
         popular = Popularity(segments=customer_segments(ws, segment_by, interactions.users)).fit(interactions.matrix)
     if popular is not None and type(chosen) is type(popular):
         chosen = popular  # --model popularity: the per-segment lists are the model
-    else:
+    elif model != SEQUENTIAL:
         with console.status(f"fitting {type(chosen).__name__} on {interactions.matrix.nnz:,} interactions"):
             chosen.fit(interactions.matrix)
-    catalog = ItemCatalog.from_products(products, interactions.items)
     saved = {"model": chosen, "interactions": interactions, "catalog": catalog}
     if popular is not None:
         saved["popular"] = popular
@@ -166,6 +173,18 @@ def run_fit(ws: Workspace, model: str = "ease", as_of=None, half_life: float | N
     return folder
 
 
+def fit_sequential(evidence: pd.DataFrame, interactions, catalog, now):
+    """SASRec on each customer's items in time order (rows of `interactions`), each item's category
+    as its feature, the epoch count chosen on every customer's newest item (then refitted on all)."""
+    from .recommend.sequential import evidence_sequences, fit_with_early_stopping
+
+    sequences = evidence_sequences(evidence, interactions.users, interactions.items, now)
+    categories = [c if c else None for c in catalog.category]
+    steps = sum(len(s) for s in sequences)
+    with console.status(f"fitting SASRec on {interactions.n_users:,} customers' sequences ({steps:,} steps)"):
+        return fit_with_early_stopping(sequences, interactions.n_items, item_features=categories)
+
+
 def fit_vendor_balance(model, interactions, catalog, max_boost: float):
     """Per-item weights that balance vendor exposure; prints how far exposure moved toward the catalogue."""
     from .recommend.exposure import fit_on_sample
@@ -180,14 +199,17 @@ def run_evaluate(ws: Workspace, models=None, stage: str = "test") -> pd.DataFram
     """Leave-one-out results (one row per model) on the workspace's first-touch item sequences."""
     from .recommend import evaluate as evaluate_model
     from .recommend import leave_one_out
+    from .recommend.sequential import evaluate_sequential
     from .recommend.sources import first_touch_sequences
 
     with console.status("reading purchases and events"):
-        split = leave_one_out(first_touch_sequences(workspace_evidence(ws)))
+        touches = first_touch_sequences(workspace_evidence(ws))
+        split = leave_one_out(touches)
     rows = []
     for name in models or ["popularity", "itemknn", "ease"]:
         with console.status(f"evaluating {name}"):
-            rows.append(evaluate_model(make_model(name, len(split.items)), split, stage))
+            rows.append(evaluate_sequential(split, touches, stage) if name == SEQUENTIAL else
+                        evaluate_model(make_model(name, len(split.items)), split, stage))
     results = pd.concat(rows, ignore_index=True)
     results.attrs["n_items"] = len(split.items)
     return results

@@ -15,14 +15,18 @@ if importlib.util.find_spec("fastapi") is None:  # the serve extra is not instal
 @pytest.fixture(scope="module")
 def api_workspace(tmp_path_factory) -> Path:
     """A workspace (storelift.toml, PII key, DuckDB warehouse) shared by a test module."""
+    return served_workspace(tmp_path_factory.mktemp("api-workspace"), save_served_models)
+
+
+def served_workspace(root: Path, save_models_into) -> Path:
+    """A new workspace under `root` whose models folder `save_models_into(models_dir)` fills."""
     from storelift import Workspace
 
-    root = tmp_path_factory.mktemp("api-workspace")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("STORELIFT_KEY_DIR", str(root / "keys"))
         mp.delenv("STORELIFT_PII_KEY", raising=False)
         ws = Workspace.init(root / "ws")
-        save_served_models(ws.models_dir)
+        save_models_into(ws.models_dir)
         ws.close()
     return root / "ws"
 

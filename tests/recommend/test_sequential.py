@@ -8,11 +8,17 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="SASRec needs the recommend extra (torch)")
 
+from support import ordered_visits_artifact  # noqa: E402
+
 from storelift.errors import StoreliftError  # noqa: E402
 from storelift.recommend import (  # noqa: E402
-    Popularity, RecommendDataError, RecommendModelError, SASRec, leave_one_out, parse_sequences, target_ranks,
+    InnerProductIndex, Personalizer, Popularity, RecommendDataError, RecommendModelError, SASRec, evaluate,
+    leave_one_out, parse_sequences, target_ranks,
 )
-from storelift.recommend.sequential import event_sequences, sequence_matrix, stage_sequences  # noqa: E402
+from storelift.recommend.sequential import (  # noqa: E402
+    evaluate_sequential, event_sequences, evidence_sequences, fit_with_early_stopping, sequence_matrix,
+    stage_sequences,
+)
 
 N_ITEMS = 12
 
@@ -24,10 +30,12 @@ def successor_sequences(n_users=120, seed=0):
     return [(rng.integers(N_ITEMS) + np.arange(rng.integers(4, 9))) % N_ITEMS for _ in range(n_users)]
 
 
+TINY = dict(max_len=8, hidden=16, blocks=1, heads=1, dropout=0.0, batch_size=32, learning_rate=1e-2,
+            random_state=0, num_threads=1)
+
+
 def tiny(**params):
-    base = dict(max_len=8, hidden=16, blocks=1, heads=1, dropout=0.0, epochs=20, batch_size=32,
-                learning_rate=1e-2, random_state=0, num_threads=1)
-    return SASRec(**{**base, **params})
+    return SASRec(**{**TINY, "epochs": 20, **params})
 
 
 def hit_at_1(scores, targets):
@@ -177,3 +185,101 @@ def test_stage_sequences_hold_out_the_split_items():
     assert (matrix != split.train).nnz == 0
     with pytest.raises(RecommendDataError, match="same events"):
         stage_sequences(parse_sequences(["a 1 2 3 x 4", "b 2 3 1", "c 1 2"]), split, "test")
+
+
+def test_evidence_sequences_count_weighted_events_in_time_order_and_a_repeat_once():
+    at = pd.Timestamp("2024-05-01")
+    evidence = pd.DataFrame({
+        "user_id": ["a", "a", "a", "a", "a", "b", "b", "z"],
+        "item_id": ["q", "p", "p", "p", "r", "q", "r", "p"],
+        "event": ["Product Viewed", "Product Viewed", "Product Added", "purchase", "Newsletter Opened",
+                  "purchase", "Product Viewed", "purchase"],
+        "occurred_at": [at + pd.Timedelta(hours=h) for h in (2, 0, 1, 3, 4, 0, 9, 0)],
+    })
+    users, items = pd.Index(["a", "b", "c"]), pd.Index(["p", "q", "r"])
+    sequences = evidence_sequences(evidence, users, items, now=at + pd.Timedelta(hours=5))
+    # a: p (viewed, added), q, then p bought; the newsletter has no weight; z is not in the map
+    assert [s.tolist() for s in sequences] == [[0, 1, 0], [1], []]
+    # b's view of r came after `now`
+    later = evidence_sequences(evidence, users, items)
+    assert later[1].tolist() == [1, 2]
+    with pytest.raises(RecommendDataError, match="occurred_at"):
+        evidence_sequences(evidence.drop(columns="occurred_at"), users, items)
+
+
+def test_early_stopping_then_a_refit_on_the_whole_sequences():
+    sequences = successor_sequences()
+    model = fit_with_early_stopping(sequences, N_ITEMS, max_epochs=12, patience=2, **TINY)
+    assert 1 <= model.epochs <= 12 and model.epochs_trained_ == model.epochs
+    # refitted on whole sequences: each user's newest item is part of what it read
+    assert all(kept.tolist() == s[-(model.max_len + 1):].tolist() for kept, s in zip(model.sequences_, sequences))
+    successors = np.array([(s[-1] + 1) % N_ITEMS for s in sequences])
+    assert (target_ranks(model, model.matrix_, np.arange(len(sequences)), successors) == 0).mean() > 0.9
+
+
+def test_the_saved_sequences_refit_the_same_model():
+    """What erasure relies on: refitting from `sequences_` alone reproduces the fit."""
+    sequences = [np.arange(n) % N_ITEMS for n in (14, 12, 5, 3)] + successor_sequences(n_users=30)
+    model = tiny(max_len=6, epochs=3).fit(sequences, N_ITEMS)
+    again = tiny(max_len=6, epochs=3).fit(model.sequences_, N_ITEMS)
+    np.testing.assert_array_equal(again.scores(np.arange(8)), model.scores(np.arange(8)))
+
+
+def test_evaluate_sequential_gives_the_columns_of_evaluate():
+    rng = np.random.default_rng(1)
+    lines = [f"u{u} " + " ".join(str((start + i) % N_ITEMS) for i in range(6))
+             for u, start in enumerate(rng.integers(0, N_ITEMS, 80))]
+    events = parse_sequences(lines)
+    split = leave_one_out(events)
+    row = evaluate_sequential(split, events, "test", max_epochs=15, patience=3, **TINY)
+    assert row.columns.tolist() == evaluate(Popularity(), split, "test").columns.tolist()
+    assert row.model.iat[0] == "SASRec" and row.n_users.iat[0] == 80
+    assert row["HIT@5"].iat[0] > 0.9
+
+
+# --- served: the Personalizer reads the visit in order -------------------------------------------
+
+def ordered_store():
+    return Personalizer.from_artifact(ordered_visits_artifact())
+
+
+def test_a_sequential_model_serves_a_visit_by_the_order_of_its_items():
+    personalizer = ordered_store()
+    xy = personalizer.recommend(None, k=1, session_items=["x", "y"])
+    yx = personalizer.recommend(None, k=1, session_items=["y", "x"])
+    assert xy.item_id.tolist() == ["after-xy"] and yx.item_id.tolist() == ["after-yx"]
+    assert xy.source.tolist() == ["session"] and xy.personalized.all()
+    # a known customer: their fitted sequence, then this visit's items
+    known = personalizer.recommend("c0", k=3, session_items=["x"])
+    assert known.source.iat[0] == "SASRec" and not {"x", "y", "after-yx"} & set(known.item_id)
+    sequence = np.concatenate([personalizer.model.sequences_[0], [personalizer.interactions.items.get_loc("x")]])
+    expected = personalizer.model.scores_for_sequences([sequence])[0]
+    assert known.score.iat[0] == pytest.approx(float(np.max(np.delete(expected, sequence))))
+    # consent withdrawn: the popular list, the visit not read
+    assert personalizer.recommend("c0", k=2, consent=False, session_items=["x", "y"]).source.eq("popular").all()
+
+
+def test_a_sequential_model_must_hold_a_sequence_per_customer():
+    personalizer = ordered_store()
+    short = tiny(epochs=1).fit(personalizer.model.sequences_[:5], personalizer.interactions.n_items)
+    with pytest.raises(RecommendModelError, match="sequences"):
+        Personalizer(short, personalizer.interactions, personalizer.catalog)
+
+
+def test_states_and_item_vectors_give_the_scores(planted):
+    _, _, model = planted
+    sessions = [np.array([3, 4, 5]), np.array([7])]
+    np.testing.assert_allclose(model.sequence_states(sessions) @ model.item_factors_.T,
+                               model.scores_for_sequences(sessions), rtol=1e-5, atol=1e-5)
+    assert "_item_vectors" not in pickle.loads(pickle.dumps(model)).__dict__  # derived, not saved
+
+
+def test_an_item_index_serves_a_sequential_model_the_same_lists():
+    plain = ordered_store()
+    index = InnerProductIndex("exact").fit(plain.model.item_factors_)
+    indexed = Personalizer(plain.model, plain.interactions, plain.catalog, index=index)
+    for customer, session in (("c0", []), ("c3", ["x"]), (None, ["y", "x"]), (None, ["x", "y"])):
+        expected = plain.recommend(customer, k=3, session_items=session)
+        got = indexed.recommend(customer, k=3, session_items=session)
+        assert got.item_id.tolist() == expected.item_id.tolist()
+        np.testing.assert_allclose(got.score, expected.score, rtol=1e-4, atol=1e-5)

@@ -2,7 +2,7 @@
 
 - A recommendation artifact is refitted without the customer's row, from the interactions it was
   fitted on (same model, same parameters: what it learned from the customer is gone, not only their
-  id; per-segment popular lists too), saved as a new version beside the old name, and the old folder
+  id; per-segment popular lists too; a sequential model from its saved sequences), saved as a new version beside the old name, and the old folder
   is deleted.
 - Parquet files (score snapshots, source exports) lose the rows holding an identifier.
 - Line files (JSON lines, CSV) lose the lines holding one; other text (HTML reports, JSON, Markdown)
@@ -38,8 +38,11 @@ def _holds(text: str, regex: re.Pattern) -> bool:
 
 def _fitted_on_kept_rows(model, matrix, keep):
     """A copy of `model` fitted on the kept customers' rows; labels given per customer (a
-    Popularity's segments) keep only theirs."""
+    Popularity's segments) keep only theirs; a sequential model (SASRec) refits on the kept
+    customers' saved sequences."""
     fresh = copy.deepcopy(model)
+    if hasattr(fresh, "scores_for_sequences"):
+        return fresh.fit([s for s, kept in zip(model.sequences_, keep) if kept], model.n_items_)
     if getattr(fresh, "segments", None) is not None:
         fresh.segments = [label for label, kept in zip(fresh.segments, keep) if kept]
     return fresh.fit(matrix)
@@ -64,7 +67,7 @@ def refit_recommender(folder: Path, identifiers: set[str], stamp: str) -> dict |
         with open(folder / f"{name}.pkl", "rb") as fh:
             models[name] = pickle.load(fh)
     model = models.get("model")
-    if model is None or list(inspect.signature(model.fit).parameters)[:1] != ["matrix"]:
+    if model is None or list(inspect.signature(model.fit).parameters)[:1] not in (["matrix"], ["sequences"]):
         shutil.rmtree(folder)
         return {"path": str(folder.name), "action": "deleted (cannot be refitted from its artifact; fit again)",
                 "rows": int(drop.sum())}

@@ -192,11 +192,16 @@ def evaluate(
     fit_s = time.perf_counter() - started
     started = time.perf_counter()
     ranks = target_ranks(model, chosen.fit_matrix, chosen.user_rows, chosen.target_rows, batch_size=batch_size)
-    score_s = time.perf_counter() - started
+    return result_row(type(model).__name__, stage, ranks, fit_s, time.perf_counter() - started, ks)
+
+
+def result_row(model: str, stage: str, ranks: np.ndarray, fit_s: float, score_s: float,
+               ks=DEFAULT_KS) -> pd.DataFrame:
+    """One row of evaluation results: model, stage, n_users, fit_s, score_s, HIT@k, NDCG@k, MRR."""
     metrics = ranking_metrics(ranks, ks)
     metrics.insert(0, "score_s", score_s)
     metrics.insert(0, "fit_s", fit_s)
     metrics.insert(0, "stage", stage)
-    metrics.insert(0, "model", type(model).__name__)
+    metrics.insert(0, "model", model)
     return metrics[["model", "stage", "n_users", "fit_s", "score_s"]
                    + [c for c in metrics.columns if c.startswith(("HIT@", "NDCG@"))] + ["MRR"]]

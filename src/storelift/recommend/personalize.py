@@ -62,11 +62,12 @@ class Personalizer:
 
     model: a fitted Recommender whose rows and columns are those of `interactions`; new visitors are
     folded in through its `score_history` (every matrix model does; one that cannot leaves them on
-    the popular list). popular: the non-personalized fallback, fitted on the same matrix when not
-    given; a Popularity fitted with segments gives per-segment lists (by request context, or the
-    customer's segment with consent). index: an `InnerProductIndex` over a factor model's item
-    factors; known customers' candidates then come from it (approximate, a few hundred items)
-    instead of scoring the whole catalog.
+    the popular list), or, for a sequential model (SASRec), from the visit's items in their order.
+    popular: the non-personalized fallback, fitted on the same matrix when not given; a Popularity
+    fitted with segments gives per-segment lists (by request context, or the customer's segment with
+    consent). index: an `InnerProductIndex` over a factor model's (or SASRec's) item vectors; known
+    customers' candidates (and, for SASRec, a visit's) then come from it (approximate, a few hundred
+    items) instead of scoring the whole catalog.
     """
 
     def __init__(self, model: Recommender, interactions: Interactions, catalog: ItemCatalog,
@@ -78,6 +79,12 @@ class Personalizer:
             raise RecommendModelError(
                 f"the model scores {model.n_items_} items, the interactions hold {interactions.n_items} and the "
                 f"catalog {len(catalog.items)}; build all three from the same item map")
+        self._sequential = hasattr(model, "scores_for_sequences")
+        if self._sequential and len(model.sequences_) != interactions.n_users:
+            raise RecommendModelError(
+                f"the sequential model holds {len(model.sequences_)} customers' sequences, the interactions "
+                f"{interactions.n_users} customers; build the sequences with the interactions' id maps "
+                "(recommend.sequential.evidence_sequences)")
         self.model = model
         self.interactions = interactions
         self.catalog = catalog
@@ -89,10 +96,11 @@ class Personalizer:
                 f"the popular model was fitted on {popular_users} users x "
                 f"{self.popular.n_items_} items, the interactions hold {interactions.n_users} x "
                 f"{interactions.n_items}; fit it on interactions.matrix")
-        if index is not None and (not hasattr(model, "user_factors_") or index.n_items_ != interactions.n_items):
+        if index is not None and (not (hasattr(model, "user_factors_") or self._sequential)
+                                  or index.n_items_ != interactions.n_items):
             raise RecommendModelError(
-                "index needs a factor model (ALS, BPR) and one vector per item of the interactions; build it "
-                "with InnerProductIndex().fit(model.item_factors_)")
+                "index needs a factor model (ALS, BPR) or SASRec and one vector per item of the interactions; "
+                "build it with InnerProductIndex().fit(model.item_factors_)")
         self.index = index
         if item_weights is not None and (len(item_weights) != interactions.n_items or not np.all(item_weights > 0)):
             raise RecommendModelError(f"item_weights has {len(item_weights)} entries; pass one positive weight per "
@@ -142,12 +150,12 @@ class Personalizer:
                 if session is not None and session.nnz:
                     try:
                         combined = history.to_csr() + session
-                        scores = self.model.score_history(combined)[0]
+                        scores, candidates = self._folded_in(combined, row, session_items, k)
                         history = combined
                     except RecommendModelError:  # cannot fold in: the customer's fitted history alone
                         pass
                 if scores is None and self.index is not None:
-                    scores, candidates = self._retrieved(row, history, k)
+                    scores, candidates = self._retrieved(self._query(row), history, k)
                 elif scores is None:
                     scores = self.model.scores([row])[0]
                 source = type(self.model).__name__
@@ -156,7 +164,8 @@ class Personalizer:
                 source, scores = "popular", None
                 if history.nnz:
                     try:
-                        source, scores = "session", self.model.score_history(history)[0]
+                        scores, candidates = self._folded_in(history, None, session_items, k)
+                        source = "session"
                     except RecommendModelError:  # a model that cannot fold in: the popular list
                         pass
             else:
@@ -167,6 +176,29 @@ class Personalizer:
             if history is not None and self.rules.exclude_seen:
                 allowed[history.indices] = False
         return self._ranked(scores, source, allowed, history, k, candidates, self._segment(context, row))
+
+    def _folded_in(self, history: sp.csr_matrix, row: int | None, session_items: list,
+                   k: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """(scores, candidate columns or None for all) from evidence the model was not fitted on: a
+        sequential model reads the customer's fitted sequence (if any) followed by this visit's items
+        in order, a repeat of the item just before it counting once, as in training (searched in the
+        index when there is one); any other model reads the history row."""
+        if not self._sequential:
+            return self.model.score_history(history)[0], None
+        columns = self.interactions.items.get_indexer(pd.Index(session_items))
+        fitted = self.model.sequences_[row] if row is not None else np.empty(0, dtype=np.int64)
+        sequence = np.concatenate([fitted, columns[columns >= 0]]).astype(np.int64)
+        sequence = sequence[np.r_[True, sequence[1:] != sequence[:-1]]]
+        if self.index is not None:
+            return self._retrieved(self.model.sequence_states([sequence])[0], history, k)
+        return self.model.scores_for_sequences([sequence])[0], None
+
+    def _query(self, row: int) -> np.ndarray:
+        """A known customer's vector for the index: their factors, or a sequential model's state after
+        their fitted sequence."""
+        if self._sequential:
+            return self.model.sequence_states([self.model.sequences_[row]])[0]
+        return self.model.user_factors_[row]
 
     def _segment(self, context, row: int | None) -> int:
         """The popular model's segment for this request: the one `context` names, else the (consenting,
@@ -196,13 +228,13 @@ class Personalizer:
         except (KeyError, TypeError):
             return None
 
-    def _retrieved(self, row: int, history: HistoryRow, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Scores of the index's best candidates for a known customer (others -inf), and those item
-        columns: enough for k after the rules in all but unusual lists; when the rules leave fewer,
-        the popular list fills in."""
+    def _retrieved(self, query: np.ndarray, history, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Scores of the index's best candidates for a customer's or visit's vector (others -inf), and
+        those item columns: enough for k after the rules in all but unusual lists; when the rules leave
+        fewer, the popular list fills in. history: what was seen (a HistoryRow or a 1-row CSR)."""
         fetch = 2 * k + 16
         seen = np.sort(history.indices).astype(np.int64) if self.rules.exclude_seen else np.empty(0, np.int64)
-        rows, values = self.index.search(self.model.user_factors_[row], fetch, exclude=[seen])
+        rows, values = self.index.search(query, fetch, exclude=[seen])
         scores = np.full(self.interactions.n_items, -np.inf, dtype=np.float32)
         found = rows[0] >= 0
         scores[rows[0][found]] = values[0][found]

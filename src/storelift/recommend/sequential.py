@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .evaluate import LeaveOneOutSplit
-from .interactions import RecommendDataError
+from .evaluate import DEFAULT_KS, LeaveOneOutSplit, result_row, target_ranks
+from .interactions import EVENT_WEIGHTS, RecommendDataError
 from .models import Recommender, RecommendModelError, optional_module
 
 LOSSES = ("ce", "sampled")
@@ -75,6 +75,36 @@ def stage_sequences(events: pd.DataFrame, split: LeaveOneOutSplit, stage: str, *
                 "pass the same events frame that leave_one_out was given")
         out.append(sequence[:-held])
     return out
+
+
+def evidence_sequences(evidence: pd.DataFrame, users: pd.Index, items: pd.Index, now=None,
+                       weights: dict[str, float] | None = None) -> list[np.ndarray]:
+    """Each user's item rows in time order from purchase and event evidence (columns user_id, item_id,
+    event, occurred_at), one array per entry of `users`: what SASRec fits on in a workspace.
+
+    Only events that carry a weight (see EVENT_WEIGHTS) and happened by `now` count, as in
+    `weighted_interactions`; rows of users or items outside the id maps are left out; a repeat of the
+    item just before it (a view, then its add-to-cart, then its purchase) is one step, not three.
+    """
+    missing = [c for c in ("user_id", "item_id", "event", "occurred_at") if c not in evidence.columns]
+    if missing:
+        raise RecommendDataError(f"evidence lacks column(s) {missing}; build it with recommend.sources.evidence")
+    weights = EVENT_WEIGHTS if weights is None else weights
+    times = pd.to_datetime(evidence["occurred_at"])
+    keep = evidence["event"].map(weights).fillna(0).to_numpy() > 0
+    if now is not None:
+        keep &= (times <= pd.Timestamp(now)).to_numpy()
+    user_rows = pd.Index(users).get_indexer(evidence["user_id"])
+    item_rows = pd.Index(items).get_indexer(evidence["item_id"])
+    keep &= (user_rows >= 0) & (item_rows >= 0)
+    frame = pd.DataFrame({"user": user_rows[keep], "item": item_rows[keep], "at": times[keep].to_numpy()})
+    frame = frame.sort_values(["user", "at", "item"], kind="stable")
+    user, item = frame["user"].to_numpy(), frame["item"].to_numpy()
+    step = np.ones(len(frame), dtype=bool)
+    step[1:] = (user[1:] != user[:-1]) | (item[1:] != item[:-1])
+    user, item = user[step], item[step].astype(np.int64)
+    counts = np.bincount(user, minlength=len(users))
+    return np.split(item, np.cumsum(counts)[:-1])
 
 
 def sequence_matrix(sequences, n_items: int) -> sp.csr_matrix:
@@ -242,8 +272,11 @@ class SASRec(Recommender):
                     f"validation_targets needs one item row (< {n_items}) or -1 per sequence; "
                     f"got shape {targets.shape} for {len(sequences)} sequences")
         self.n_items_ = int(n_items)
+        self._item_vectors = None
         self.feature_codes_ = self._feature_codes(n_items)
-        self.sequences_ = [s[-self.max_len:] for s in sequences]
+        # the window each sequence trains on (max_len inputs and their next items): enough to score
+        # the user and to refit without a user (erasure) from the saved model alone
+        self.sequences_ = [s[-(self.max_len + 1):] for s in sequences]
         self.matrix_ = sequence_matrix(sequences, self.n_items_)
         threads = torch.get_num_threads()
         torch.set_num_threads(int(self.num_threads))
@@ -358,7 +391,8 @@ class SASRec(Recommender):
 
     def _logits(self, torch, sequences, chunk: int = 1024) -> np.ndarray:
         out = np.empty((len(sequences), self.n_items_), dtype=np.float32)
-        self.network_.eval()
+        if self.network_.training:  # eval() walks every module: not on each request
+            self.network_.eval()
         with torch.no_grad():
             for start in range(0, len(sequences), chunk):
                 tokens = torch.from_numpy(_pad([s[-self.max_len:] + 1 for s in sequences[start:start + chunk]]))
@@ -375,6 +409,34 @@ class SASRec(Recommender):
                 f"user rows {empty} had no items at fit time; score them with Popularity instead")
         return self._scored(lambda torch: self._logits(torch, [self.sequences_[r] for r in rows]))
 
+    def sequence_states(self, sequences) -> np.ndarray:
+        """The network's state after each sequence (n x hidden, float32): a next-item score is its inner
+        product with the item's vector in `item_factors_`, so an item index can search with it."""
+        self._check_fitted()
+        sequences = self._as_sequences(sequences, self.n_items_)
+        if any(s.size == 0 for s in sequences):
+            raise RecommendModelError("a sequence is empty; SASRec needs at least one item (use Popularity)")
+
+        def states(torch):
+            if self.network_.training:  # eval() walks every module: not on each request
+                self.network_.eval()
+            with torch.no_grad():
+                tokens = torch.from_numpy(_pad([s[-self.max_len:] + 1 for s in sequences]))
+                return self.network_(tokens)[:, -1].numpy().astype(np.float32)
+        return self._scored(states)
+
+    @property
+    def item_factors_(self) -> np.ndarray:
+        """Every item's output vector (n_items x hidden, float32; with item features, the item's plus its
+        label's), derived from the weights once and not pickled."""
+        if not hasattr(self, "network_"):
+            raise AttributeError("item_factors_: SASRec is not fitted")
+        if getattr(self, "_item_vectors", None) is None:
+            torch = _torch()
+            with torch.no_grad():
+                self._item_vectors = self.network_.item_table().numpy().astype(np.float32, copy=True)
+        return self._item_vectors
+
     def scores_for_sequences(self, sequences) -> np.ndarray:
         """Next-item logits for new item-row sequences (e.g. a visitor's session so far), no retraining."""
         self._check_fitted()
@@ -386,6 +448,7 @@ class SASRec(Recommender):
     def __getstate__(self) -> dict:
         """Pickle the weights, not the network class (it is built inside a function, torch being optional)."""
         state = self.__dict__.copy()
+        state.pop("_item_vectors", None)
         if "network_" in state:
             state["network_"] = {k: v.clone() for k, v in state["network_"].state_dict().items()}
         return state
@@ -407,6 +470,46 @@ class SASRec(Recommender):
             return compute(torch)
         finally:
             torch.set_num_threads(threads)
+
+
+def fit_with_early_stopping(sequences, n_items: int, *, max_epochs: int = 100, patience: int = 5,
+                            **params) -> SASRec:
+    """A SASRec trained on whole sequences for as many epochs as served best on each sequence's last item.
+
+    First each sequence of 3 or more items lends its last item as a validation target (the model
+    trains on the rest, stopping after `patience` epochs without a better NDCG@10); then a fresh
+    model with the best epoch count trains on the whole sequences, so the newest step counts too.
+    Without any sequence long enough to hold one out, it trains `min(max_epochs, 20)` epochs.
+    `params` go to SASRec (hidden, dropout, item_features, ...).
+    """
+    sequences = [np.asarray(s, dtype=np.int64).ravel() for s in sequences]
+    long_enough = np.array([s.size >= 3 for s in sequences], dtype=bool)
+    epochs = min(max_epochs, 20)
+    if long_enough.any():
+        targets = np.array([s[-1] if ok else -1 for s, ok in zip(sequences, long_enough)], dtype=np.int64)
+        trimmed = [s[:-1] if ok else s for s, ok in zip(sequences, long_enough)]
+        probe = SASRec(**params, epochs=max_epochs, patience=patience)
+        probe.fit(trimmed, n_items, validation_targets=targets)
+        epochs = int(probe.best_epoch_)
+    return SASRec(**params, epochs=epochs, patience=patience).fit(sequences, n_items)
+
+
+def evaluate_sequential(split: LeaveOneOutSplit, sequences: pd.DataFrame, stage: str = "validation", *,
+                        ks=DEFAULT_KS, max_epochs: int = 100, **params) -> pd.DataFrame:
+    """SASRec under the leave-one-out protocol of `evaluate`: one row with the same columns.
+
+    sequences: the frame `leave_one_out` was given (user_id, item_id, position). The model fits on
+    the stage's sequences (`stage_sequences`) with `fit_with_early_stopping` (so the epoch count is
+    chosen on the item before the held-out one, never on it) and ranks the held-out item.
+    """
+    chosen = split.stage(stage)
+    fitted_on = stage_sequences(sequences, split, stage)
+    started = time.perf_counter()
+    model = fit_with_early_stopping(fitted_on, len(split.items), max_epochs=max_epochs, **params)
+    fit_s = time.perf_counter() - started
+    started = time.perf_counter()
+    ranks = target_ranks(model, chosen.fit_matrix, chosen.user_rows, chosen.target_rows)
+    return result_row("SASRec", stage, ranks, fit_s, time.perf_counter() - started, ks)
 
 
 def _pad(sequences) -> np.ndarray:
