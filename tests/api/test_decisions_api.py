@@ -65,6 +65,7 @@ def test_a_new_visitor_gets_the_popular_list_of_the_context_the_request_names(ma
     assert all(i["reason"] == "popular with DE shoppers" for i in in_germany["items"])
     assert json.loads(_decision(api, in_germany["decision_id"])["shown"])["context"] == "DE"
     assert _recs(api, "visitor-1", context="checkout page")["items"] == anywhere["items"]  # names no segment
+    assert _recs(api, "visitor-1", context="de")["items"] == in_germany["items"]  # a storefront's locale
 
 
 def test_erasure_request_stops_personalization_at_once(make_api):

@@ -43,6 +43,17 @@ def test_segment_popularity_ranks_within_the_segment_shrunk_toward_the_overall_s
         Popularity(segments=segments, shrinkage=-1).fit(matrix)
 
 
+def test_a_segment_is_found_whatever_the_case_and_spaces_of_its_label_unless_that_is_ambiguous():
+    matrix = csr([[1, 0], [0, 1], [1, 1], [0, 1]])
+    model = Popularity(segments=["DE", "FR", "fr", 7]).fit(matrix)
+    assert model.segment_position("DE") == 0 and model.segment_position(" de ") == 0
+    assert model.segment_position("fr") == 2 and model.segment_position("Fr") == -1  # FR or fr?
+    assert model.segment_position(7) == 3 and model.segment_position("7") == -1
+    model.segments = ["AT", "FR", "FR", None]
+    refitted = model.fit(matrix)
+    assert refitted.segment_position("de") == -1 and refitted.segment_position("fr") == 1
+
+
 def test_recommend_excludes_history_and_returns_a_ranked_frame():
     model = Popularity().fit(SMALL)
     recs = model.recommend([0, 2], k=2, exclude=SMALL)

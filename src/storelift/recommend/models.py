@@ -207,6 +207,7 @@ class Popularity(Recommender):
         return self
 
     def _no_segments(self) -> None:
+        self._folded = None
         self.segment_labels_ = pd.Index([])
         self.user_segments_ = np.full(self.matrix_.shape[0], -1, dtype=np.int32)
         self.segment_scores_ = np.empty((0, self.n_items_), dtype=np.float32)
@@ -236,13 +237,29 @@ class Popularity(Recommender):
         self.segment_scores_ = blended.astype(np.float32)
 
     def segment_position(self, label) -> int:
-        """The row of `label` in `segment_scores_`, or -1 for a label the model was not fitted with."""
+        """The row of `label` in `segment_scores_`, or -1 for a label the model was not fitted with.
+        A text label also matches regardless of case and surrounding spaces ("de " finds "DE": a
+        storefront's locale), unless two fitted labels differ only so."""
         self._check_fitted()
         try:
             position = self.segment_labels_.get_loc(label)
         except (KeyError, TypeError, pd.errors.InvalidIndexError):
+            position = None
+        if isinstance(position, (int, np.integer)):
+            return int(position)
+        if not isinstance(label, str):
             return -1
-        return int(position) if isinstance(position, (int, np.integer)) else -1
+        return self._folded_labels().get(label.strip().casefold(), -1)
+
+    def _folded_labels(self) -> dict[str, int]:
+        """Case-folded text label -> row, for the labels no other label folds to."""
+        folded = getattr(self, "_folded", None)
+        if folded is None:
+            keys = [str(v).strip().casefold() if isinstance(v, str) else None for v in self.segment_labels_]
+            counts = pd.Series([k for k in keys if k is not None], dtype=object).value_counts()
+            folded = {k: row for row, k in enumerate(keys) if k is not None and counts[k] == 1}
+            self._folded = folded
+        return folded
 
     def segment_scores(self, label) -> np.ndarray | None:
         """A segment's item scores (one per item), or None for a label the model was not fitted with."""
