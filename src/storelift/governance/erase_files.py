@@ -56,16 +56,13 @@ def refit_recommender(folder: Path, identifiers: set[str], stamp: str) -> dict |
     drop = interactions.users.astype(str).isin(identifiers)
     if not drop.any():
         return None
-    from ..artifacts import save_models
+    from ..artifacts import load_models, save_models
     from ..recommend.interactions import Interactions
 
     keep = ~drop
     remaining = Interactions(interactions.matrix[keep], interactions.users[keep], interactions.items)
     manifest = json.loads((folder / "manifest.json").read_text())
-    models = {}
-    for name in manifest["models"]:
-        with open(folder / f"{name}.pkl", "rb") as fh:
-            models[name] = pickle.load(fh)
+    _, models = load_models(folder.parent, folder.name)
     model = models.get("model")
     if model is None or list(inspect.signature(model.fit).parameters)[:1] not in (["matrix"], ["sequences"]):
         shutil.rmtree(folder)
