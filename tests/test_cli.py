@@ -3,6 +3,8 @@
 import json
 import re
 
+import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from storelift.cli import app
@@ -150,7 +152,7 @@ def test_demo_recommends_and_the_recommend_commands_respect_consent(tmp_path):
     assert sasrec.exit_code == 0 and "SASRec fitted on" in sasrec.output, sasrec.output
     by_sasrec = runner.invoke(app, ["recommend", "show", consenting, "-w", str(ws), "-k", "3"], env={"COLUMNS": "200"})
     assert by_sasrec.exit_code == 0 and "recommend-sasrec-" in by_sasrec.output, by_sasrec.output
-    assert "matches your purchase history" in by_sasrec.output
+    assert "because you showed interest in" in by_sasrec.output
     sequential = runner.invoke(app, ["recommend", "evaluate", "-w", str(ws), "--model", "sasrec"],
                                env={"COLUMNS": "200"})
     assert sequential.exit_code == 0 and "SASRec" in sequential.output, sequential.output
@@ -160,3 +162,21 @@ def test_demo_recommends_and_the_recommend_commands_respect_consent(tmp_path):
     unknown = runner.invoke(app, ["recommend", "fit", "-w", str(ws), "--segment-by", "shoe_size"])
     assert unknown.exit_code == 1 and "--segment-by 'shoe_size' names no customer column" in unknown.output
     assert "country" in unknown.output and "Traceback" not in unknown.output
+
+
+def test_sasrec_trains_on_a_sampled_softmax_above_the_full_softmax_catalog_size(monkeypatch):
+    pytest.importorskip("torch", reason="SASRec needs the recommend extra (torch)")
+    from storelift import cli_recommend
+    from storelift.recommend import ItemCatalog, interaction_matrix
+
+    at = pd.Timestamp("2024-05-01")
+    evidence = pd.DataFrame([(f"c{u}", f"p{(u + step) % 6}", "purchase", at + pd.Timedelta(days=step))
+                             for u in range(12) for step in range(4)],
+                            columns=["user_id", "item_id", "event", "occurred_at"])
+    interactions = interaction_matrix(evidence, binary=True)
+    catalog = ItemCatalog.from_products(pd.DataFrame({"product_id": list(interactions.items)}), interactions.items)
+    small = cli_recommend.fit_sequential(evidence, interactions, catalog, at + pd.Timedelta(days=9))
+    monkeypatch.setattr(cli_recommend, "FULL_SOFTMAX_MAX_ITEMS", 5)
+    large = cli_recommend.fit_sequential(evidence, interactions, catalog, at + pd.Timedelta(days=9))
+    assert (small.loss, large.loss) == ("ce", "sampled")
+    assert [s.tolist() for s in small.sequences_][:2] == [[0, 1, 2, 3], [1, 2, 3, 4]]

@@ -20,6 +20,7 @@ MODELS = ("ease", "itemknn", "popularity", "als", "bpr", "hybrid", "sasrec")
 SEQUENTIAL = "sasrec"  # fitted on each customer's items in time order, not on the matrix
 ARTIFACT_PREFIX = "recommend-"
 INDEX_MIN_ITEMS = 10_000  # below this, scoring every item is as fast as an approximate index
+FULL_SOFTMAX_MAX_ITEMS = 5_000  # SASRec trains on a sampled softmax above this catalog size
 
 
 def make_model(name: str, n_items: int, texts=None):
@@ -175,14 +176,17 @@ def run_fit(ws: Workspace, model: str = "ease", as_of=None, half_life: float | N
 
 def fit_sequential(evidence: pd.DataFrame, interactions, catalog, now):
     """SASRec on each customer's items in time order (rows of `interactions`), each item's category
-    as its feature, the epoch count chosen on every customer's newest item (then refitted on all)."""
+    as its feature, the epoch count chosen on every customer's newest item (then refitted on all).
+    Above FULL_SOFTMAX_MAX_ITEMS items it trains on a sampled softmax (1,000 negatives): the full one
+    would hold batch x length x items scores in memory."""
     from .recommend.sequential import evidence_sequences, fit_with_early_stopping
 
     sequences = evidence_sequences(evidence, interactions.users, interactions.items, now)
     categories = [c if c else None for c in catalog.category]
     steps = sum(len(s) for s in sequences)
     with console.status(f"fitting SASRec on {interactions.n_users:,} customers' sequences ({steps:,} steps)"):
-        return fit_with_early_stopping(sequences, interactions.n_items, item_features=categories)
+        loss = "ce" if interactions.n_items <= FULL_SOFTMAX_MAX_ITEMS else "sampled"
+        return fit_with_early_stopping(sequences, interactions.n_items, item_features=categories, loss=loss)
 
 
 def fit_vendor_balance(model, interactions, catalog, max_boost: float):

@@ -283,3 +283,30 @@ def test_an_item_index_serves_a_sequential_model_the_same_lists():
         got = indexed.recommend(customer, k=3, session_items=session)
         assert got.item_id.tolist() == expected.item_id.tolist()
         np.testing.assert_allclose(got.score, expected.score, rtol=1e-4, atol=1e-5)
+
+
+def test_items_link_by_their_vectors_for_similar_items_and_reasons(planted):
+    _, _, model = planted
+    similar = model.similar_items([3], k=2)
+    assert similar.columns.tolist() == ["item_row", "rank", "similar_item_row", "score"]
+    vectors = model.item_factors_ / np.linalg.norm(model.item_factors_, axis=1, keepdims=True)
+    cosine = vectors @ vectors[3]
+    cosine[3] = -np.inf
+    assert similar.similar_item_row.tolist() == np.argsort(-cosine)[:2].tolist()
+    # served: a personal item's reason names the history item it links to most
+    personalizer = ordered_store()
+    recs = personalizer.recommend("c1", k=1, session_items=["x"])
+    assert recs.reason.iat[0].startswith("because you showed interest in ")
+
+
+@pytest.mark.parametrize("features", [False, True])
+def test_one_sequences_state_in_numpy_equals_the_networks(features):
+    rng = np.random.default_rng(3)
+    sequences = [rng.integers(0, N_ITEMS, rng.integers(2, 14)) for _ in range(60)]
+    labels = [None if i % 5 == 0 else f"cat{i % 3}" for i in range(N_ITEMS)] if features else None
+    model = SASRec(max_len=8, hidden=16, blocks=2, heads=2, dropout=0.2, epochs=2, num_threads=1,
+                   item_features=labels).fit(sequences, N_ITEMS)
+    probes = [np.array([4]), np.array([1, 1, 2]), rng.integers(0, N_ITEMS, 20)]  # the last longer than max_len
+    batched = model.sequence_states(probes + [np.array([0, 1])])[:len(probes)]  # through torch
+    one_by_one = np.vstack([model.sequence_states([probe]) for probe in probes])  # through numpy
+    np.testing.assert_allclose(one_by_one, batched, rtol=1e-4, atol=1e-5)

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from .models import Recommender, RecommendModelError, _as_csr
+from .models import ItemVectorLinks, Recommender, RecommendModelError, _as_csr
 
 
 def _check_positive_int(name: str, value, example: int) -> None:
@@ -57,8 +57,8 @@ def _fit_implicit(model, matrix) -> None:
         model.fit(matrix, show_progress=False)
 
 
-class _Factorization(Recommender):
-    """Scores and item similarities shared by the factor models."""
+class _Factorization(ItemVectorLinks, Recommender):
+    """Scores shared by the factor models; items link by the cosine of their factors."""
 
     def _store(self, fitted, matrix) -> None:
         self.user_factors_ = np.ascontiguousarray(fitted.user_factors, dtype=np.float32)
@@ -71,22 +71,6 @@ class _Factorization(Recommender):
         rows = self._check_rows(user_rows)
         return self.user_factors_[rows] @ self.item_factors_.T
 
-    def _item_similarities(self, item_rows: np.ndarray) -> np.ndarray:
-        """Cosine of item factor vectors (an item with all-zero factors is similar to nothing)."""
-        return self._unit_factors(np.asarray(item_rows)) @ self._unit_factors(slice(None)).T
-
-    def _item_links(self, item_rows: np.ndarray, other_rows: np.ndarray) -> np.ndarray:
-        """Cosine of a few items' factors with a few others' only (an explanation reads a history, not
-        the catalog)."""
-        return self._unit_factors(np.asarray(item_rows)) @ self._unit_factors(np.asarray(other_rows)).T
-
-    def _unit_factors(self, rows) -> np.ndarray:
-        norms = self.__dict__.get("_item_norms")
-        if norms is None:  # once per fit: explanations read a few rows on every request
-            norms = np.linalg.norm(self.item_factors_, axis=1)
-            norms[norms == 0] = np.inf
-            self._item_norms = norms
-        return self.item_factors_[rows] / norms[rows, None]
 
 
 class ALS(_Factorization):

@@ -130,7 +130,7 @@ class Recommender:
         self._check_fitted()
         if not hasattr(self, "_item_similarities"):
             raise RecommendModelError(
-                f"{type(self).__name__} has no item similarities; use ItemKNN, EASE, ALS or BPR")
+                f"{type(self).__name__} has no item similarities; use ItemKNN, EASE, ALS, BPR or SASRec")
         if not isinstance(k, (int, np.integer)) or k < 1:
             raise RecommendModelError(f"k is {k!r}; pass a positive integer number of items")
         rows = np.atleast_1d(np.asarray(item_rows, dtype=np.int64))
@@ -178,6 +178,29 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
         order = np.lexsort((pool, -scores[i, pool]))
         out[i] = pool[order[:k]]
     return out
+
+
+class ItemVectorLinks:
+    """Item links for a model with one vector per item in `item_factors_` (factor models, SASRec): the
+    cosine of two items' vectors; what similar items and "because you showed interest in X" read.
+    Mixed in before Recommender; a refit drops the cached norms (`_item_norms`)."""
+
+    def _item_similarities(self, item_rows: np.ndarray) -> np.ndarray:
+        """Cosine of item vectors (an item with an all-zero vector is similar to nothing)."""
+        return self._unit_factors(np.asarray(item_rows)) @ self._unit_factors(slice(None)).T
+
+    def _item_links(self, item_rows: np.ndarray, other_rows: np.ndarray) -> np.ndarray:
+        """Cosine of a few items' vectors with a few others' only (an explanation reads a history, not
+        the catalog)."""
+        return self._unit_factors(np.asarray(item_rows)) @ self._unit_factors(np.asarray(other_rows)).T
+
+    def _unit_factors(self, rows) -> np.ndarray:
+        norms = self.__dict__.get("_item_norms")
+        if norms is None:  # once per fit: explanations read a few rows on every request
+            norms = np.linalg.norm(self.item_factors_, axis=1)
+            norms[norms == 0] = np.inf
+            self._item_norms = norms
+        return self.item_factors_[rows] / norms[rows, None]
 
 
 class Popularity(Recommender):

@@ -31,11 +31,15 @@ PERSONALIZED_COLUMNS = ("rank", "item_id", "score", "source", "personalized", "r
 
 def history_vector(interactions: Interactions, item_ids, weights=None) -> sp.csr_matrix:
     """A 1 x n_items history row from item ids (unknown ids are skipped; repeats add up)."""
-    columns = interactions.items.get_indexer(pd.Index(list(item_ids)))
+    return history_row(interactions.items.get_indexer(pd.Index(list(item_ids))), interactions.n_items, weights)
+
+
+def history_row(columns: np.ndarray, n_items: int, weights=None) -> sp.csr_matrix:
+    """A 1 x n_items history row from item columns (-1, an unknown item, is skipped; repeats add up)."""
     values = np.ones(len(columns), dtype=np.float32) if weights is None else np.asarray(weights, dtype=np.float32)
     known = columns >= 0
     row = sp.csr_matrix((values[known], (np.zeros(known.sum(), dtype=np.int64), columns[known])),
-                        shape=(1, interactions.n_items), dtype=np.float32)
+                        shape=(1, n_items), dtype=np.float32)
     row.sum_duplicates()
     return row
 
@@ -110,6 +114,8 @@ class Personalizer:
         self._popular_order = ranked_once(self._popular_scores)
         self._segment_lists: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._item_ids = np.asarray(interactions.items, dtype=object)  # indexing an Index per call is slow
+        # id -> column for a visit's items: a dict lookup, not an Index built and searched per request
+        self._item_column = dict(zip(self._item_ids.tolist(), range(interactions.n_items)))
         self._sellable = catalog.in_stock.copy() if self.rules.exclude_out_of_stock else \
             np.ones(interactions.n_items, dtype=bool)
 
@@ -145,12 +151,13 @@ class Personalizer:
             row = self._user_row(customer_id)
             if row is not None:
                 history = self._history_row(row)
-                session = history_vector(self.interactions, session_items) if session_items else None
+                session_columns = self._session_columns(session_items)
+                session = history_row(session_columns, self.interactions.n_items) if session_items else None
                 scores, candidates = None, None
                 if session is not None and session.nnz:
                     try:
                         combined = history.to_csr() + session
-                        scores, candidates = self._folded_in(combined, row, session_items, k)
+                        scores, candidates = self._folded_in(combined, row, session_columns, k)
                         history = combined
                     except RecommendModelError:  # cannot fold in: the customer's fitted history alone
                         pass
@@ -160,11 +167,12 @@ class Personalizer:
                     scores = self.model.scores([row])[0]
                 source = type(self.model).__name__
             elif len(session_items):
-                history = history_vector(self.interactions, session_items)
+                session_columns = self._session_columns(session_items)
+                history = history_row(session_columns, self.interactions.n_items)
                 source, scores = "popular", None
                 if history.nnz:
                     try:
-                        scores, candidates = self._folded_in(history, None, session_items, k)
+                        scores, candidates = self._folded_in(history, None, session_columns, k)
                         source = "session"
                     except RecommendModelError:  # a model that cannot fold in: the popular list
                         pass
@@ -177,7 +185,12 @@ class Personalizer:
                 allowed[history.indices] = False
         return self._ranked(scores, source, allowed, history, k, candidates, self._segment(context, row))
 
-    def _folded_in(self, history: sp.csr_matrix, row: int | None, session_items: list,
+    def _session_columns(self, session_items: list) -> np.ndarray:
+        """The visit's item columns in order, -1 for an id the model does not know."""
+        column = self._item_column.get
+        return np.fromiter((column(item, -1) for item in session_items), dtype=np.int64, count=len(session_items))
+
+    def _folded_in(self, history: sp.csr_matrix, row: int | None, session_columns: np.ndarray,
                    k: int) -> tuple[np.ndarray, np.ndarray | None]:
         """(scores, candidate columns or None for all) from evidence the model was not fitted on: a
         sequential model reads the customer's fitted sequence (if any) followed by this visit's items
@@ -185,9 +198,8 @@ class Personalizer:
         index when there is one); any other model reads the history row."""
         if not self._sequential:
             return self.model.score_history(history)[0], None
-        columns = self.interactions.items.get_indexer(pd.Index(session_items))
         fitted = self.model.sequences_[row] if row is not None else np.empty(0, dtype=np.int64)
-        sequence = np.concatenate([fitted, columns[columns >= 0]]).astype(np.int64)
+        sequence = np.concatenate([fitted, session_columns[session_columns >= 0]]).astype(np.int64)
         sequence = sequence[np.r_[True, sequence[1:] != sequence[:-1]]]
         if self.index is not None:
             return self._retrieved(self.model.sequence_states([sequence])[0], history, k)

@@ -21,7 +21,8 @@ import scipy.sparse as sp
 
 from .evaluate import DEFAULT_KS, LeaveOneOutSplit, result_row, target_ranks
 from .interactions import EVENT_WEIGHTS, RecommendDataError
-from .models import Recommender, RecommendModelError, optional_module
+from .models import ItemVectorLinks, Recommender, RecommendModelError, optional_module
+from .sequential_numpy import numpy_weights, sequence_state
 
 LOSSES = ("ce", "sampled")
 PAD = 0  # token 0 pads; item row r is token r + 1
@@ -204,11 +205,12 @@ def _network(torch, n_items: int, max_len: int, hidden: int, blocks: int, heads:
     return Network()
 
 
-class SASRec(Recommender):
+class SASRec(ItemVectorLinks, Recommender):
     """Self-attentive sequential recommendation (Kang & McAuley, ICDM 2018), CE-trained (SASRec+).
 
     `fit(sequences, n_items)` takes each user's item rows in time order (see `stage_sequences`);
-    `scores(user_rows)` are next-item logits after each user's fitted sequence. With
+    `scores(user_rows)` are next-item logits after each user's fitted sequence. Items link (similar
+    items, explanations) by the cosine of their output vectors, `item_factors_`. With
     `validation_targets`, training stops early on validation NDCG@10 and keeps the best epoch.
     item_features: one label per item row (None/NaN for none), e.g. the category, added to the item's
     embedding.
@@ -272,7 +274,8 @@ class SASRec(Recommender):
                     f"validation_targets needs one item row (< {n_items}) or -1 per sequence; "
                     f"got shape {targets.shape} for {len(sequences)} sequences")
         self.n_items_ = int(n_items)
-        self._item_vectors = None
+        self._item_vectors = self._numpy_weights = None
+        self.__dict__.pop("_item_norms", None)
         self.feature_codes_ = self._feature_codes(n_items)
         # the window each sequence trains on (max_len inputs and their next items): enough to score
         # the user and to refit without a user (erasure) from the saved model alone
@@ -416,6 +419,12 @@ class SASRec(Recommender):
         sequences = self._as_sequences(sequences, self.n_items_)
         if any(s.size == 0 for s in sequences):
             raise RecommendModelError("a sequence is empty; SASRec needs at least one item (use Popularity)")
+        if len(sequences) == 1:  # a request: numpy, without torch's per-operation overhead
+            if getattr(self, "_numpy_weights", None) is None:
+                self._numpy_weights = numpy_weights(self.network_.state_dict())
+            state = sequence_state(self._numpy_weights, sequences[0][-self.max_len:] + 1, hidden=self.hidden,
+                                   heads=self.heads, blocks=self.blocks)
+            return state[None, :].astype(np.float32, copy=False)
 
         def states(torch):
             if self.network_.training:  # eval() walks every module: not on each request
@@ -448,7 +457,8 @@ class SASRec(Recommender):
     def __getstate__(self) -> dict:
         """Pickle the weights, not the network class (it is built inside a function, torch being optional)."""
         state = self.__dict__.copy()
-        state.pop("_item_vectors", None)
+        for derived in ("_item_vectors", "_item_norms", "_numpy_weights"):
+            state.pop(derived, None)
         if "network_" in state:
             state["network_"] = {k: v.clone() for k, v in state["network_"].state_dict().items()}
         return state
