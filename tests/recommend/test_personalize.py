@@ -162,6 +162,8 @@ def test_bad_requests_name_the_parameter(store):
         p.recommend("cook0", k=0)
     with pytest.raises(ValueError, match="session_items is the string"):
         p.recommend(None, session_items="g1")
+    with pytest.raises(ValueError, match="not an item id"):
+        p.recommend(None, session_items=[["g1"]])
     with pytest.raises(ValueError, match="repurchase_days"):
         RecommendationRules(repurchase_days=-1)
     with pytest.raises(ValueError, match="max_per_brand"):

@@ -2,8 +2,8 @@
 
 - A recommendation artifact is refitted without the customer's row, from the interactions it was
   fitted on (same model, same parameters: what it learned from the customer is gone, not only their
-  id; per-segment popular lists too; a sequential model from its saved sequences), saved as a new version beside the old name, and the old folder
-  is deleted.
+  id; per-segment popular lists too; a sequential model from its saved sequences), saved as a new
+  version beside the old name, and the old folder is deleted.
 - Parquet files (score snapshots, source exports) lose the rows holding an identifier.
 - Line files (JSON lines, CSV) lose the lines holding one; other text (HTML reports, JSON, Markdown)
   has the identifier replaced by a marker.

@@ -72,7 +72,6 @@ class _Factorization(ItemVectorLinks, Recommender):
         return self.user_factors_[rows] @ self.item_factors_.T
 
 
-
 class ALS(_Factorization):
     """Implicit-feedback ALS (Hu, Koren & Volinsky, ICDM 2008) with the conjugate-gradient solver of
     Takács, Pilászy & Tikk (RecSys 2011), via `implicit.cpu.als.AlternatingLeastSquares`.

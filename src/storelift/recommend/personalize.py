@@ -188,7 +188,12 @@ class Personalizer:
     def _session_columns(self, session_items: list) -> np.ndarray:
         """The visit's item columns in order, -1 for an id the model does not know."""
         column = self._item_column.get
-        return np.fromiter((column(item, -1) for item in session_items), dtype=np.int64, count=len(session_items))
+        try:
+            return np.fromiter((column(item, -1) for item in session_items), dtype=np.int64,
+                               count=len(session_items))
+        except TypeError:
+            raise RecommendDataError(f"session_items holds a value that is not an item id: {session_items!r}; "
+                                     "pass a list of item ids") from None
 
     def _folded_in(self, history: sp.csr_matrix, row: int | None, session_columns: np.ndarray,
                    k: int) -> tuple[np.ndarray, np.ndarray | None]:
