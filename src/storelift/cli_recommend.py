@@ -47,8 +47,8 @@ def make_model(name: str, n_items: int, texts=None):
 
         return BPR(fold_in_users=True)
     if name == SEQUENTIAL:
-        raise StoreliftError("--model sasrec reads each customer's items in order and has no temporal-split "
-                             "evaluation; evaluate it leave-one-out (without --cutoff)")
+        raise StoreliftError("--model sasrec is fitted on each customer's items in order, not on a matrix; "
+                             "fit it with run_fit, evaluate it with run_evaluate or run_temporal")
     raise StoreliftError(f"--model {name!r} is not known; pass one of {', '.join(MODELS)}")
 
 
@@ -345,14 +345,17 @@ def show(
 
 def run_temporal(ws: Workspace, cutoff: str, models=None) -> pd.DataFrame:
     """Temporal-split results (one row per model): fit before `cutoff`, new items after it are the targets."""
+    from .recommend.sequential import evaluate_temporal_sequential
     from .recommend.temporal import evaluate_temporal, temporal_split
 
     with console.status("reading purchases and events"):
-        split = temporal_split(workspace_evidence(ws), cutoff)
+        evidence = workspace_evidence(ws)
+        split = temporal_split(evidence, cutoff)
     rows = []
     for name in models or ["popularity", "itemknn", "ease"]:
         with console.status(f"evaluating {name}"):
-            rows.append(evaluate_temporal(make_model(name, len(split.items)), split))
+            rows.append(evaluate_temporal_sequential(split, evidence) if name == SEQUENTIAL else
+                        evaluate_temporal(make_model(name, len(split.items)), split))
     return pd.concat(rows, ignore_index=True)
 
 

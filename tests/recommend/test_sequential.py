@@ -13,11 +13,11 @@ from support import ordered_visits_artifact  # noqa: E402
 from storelift.errors import StoreliftError  # noqa: E402
 from storelift.recommend import (  # noqa: E402
     InnerProductIndex, Personalizer, Popularity, RecommendDataError, RecommendModelError, SASRec, evaluate,
-    leave_one_out, parse_sequences, target_ranks,
+    evaluate_temporal, leave_one_out, parse_sequences, target_ranks, temporal_split,
 )
 from storelift.recommend.sequential import (  # noqa: E402
-    evaluate_sequential, event_sequences, evidence_sequences, fit_with_early_stopping, sequence_matrix,
-    stage_sequences,
+    evaluate_sequential, evaluate_temporal_sequential, event_sequences, evidence_sequences,
+    fit_with_early_stopping, sequence_matrix, stage_sequences,
 )
 
 N_ITEMS = 12
@@ -310,3 +310,20 @@ def test_one_sequences_state_in_numpy_equals_the_networks(features):
     batched = model.sequence_states(probes + [np.array([0, 1])])[:len(probes)]  # through torch
     one_by_one = np.vstack([model.sequence_states([probe]) for probe in probes])  # through numpy
     np.testing.assert_allclose(one_by_one, batched, rtol=1e-4, atol=1e-5)
+
+
+def test_evaluate_temporal_sequential_gives_the_columns_of_evaluate_temporal_and_a_fallback():
+    rng = np.random.default_rng(2)
+    start = pd.Timestamp("2024-01-01")
+    rows = []
+    for u in range(60):
+        first = int(rng.integers(0, 25))
+        for step in range(6):  # the successor rule over 25 items, a day apart; u59 starts after the cutoff
+            day = step + (10 if u == 59 else 0)
+            rows.append((f"u{u}", str((first + step) % 25), "purchase", start + pd.Timedelta(days=day)))
+    evidence = pd.DataFrame(rows, columns=["user_id", "item_id", "event", "occurred_at"])
+    split = temporal_split(evidence, start + pd.Timedelta(days=4))
+    row = evaluate_temporal_sequential(split, evidence, max_epochs=15, patience=3, **TINY)
+    assert row.columns.tolist() == evaluate_temporal(Popularity(), split).columns.tolist()
+    assert row.model.iat[0] == "SASRec" and row.n_users.iat[0] == 60  # u59 too, on the popular list
+    assert row["HR@10"].iat[0] > 0.9

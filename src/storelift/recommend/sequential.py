@@ -522,6 +522,41 @@ def evaluate_sequential(split: LeaveOneOutSplit, sequences: pd.DataFrame, stage:
     return result_row("SASRec", stage, ranks, fit_s, time.perf_counter() - started, ks)
 
 
+def evaluate_temporal_sequential(split, evidence: pd.DataFrame, *, max_epochs: int = 100,
+                                 **params) -> pd.DataFrame:
+    """SASRec under the temporal-split protocol of `evaluate_temporal`: one row with the same columns.
+
+    split: a `temporal_split` of `evidence` (user_id, item_id, event, occurred_at). The model fits with
+    `fit_with_early_stopping` on each user's items before the cutoff; a user with none gets the
+    popular list before the cutoff, as a served customer without history would.
+    """
+    from .temporal import temporal_result_row
+
+    started = time.perf_counter()
+    sequences = evidence_sequences(evidence[pd.to_datetime(evidence["occurred_at"]) < split.cutoff],
+                                   split.users, split.items)
+    if not any(len(s) for s in sequences):
+        raise RecommendDataError("no evidence before the cutoff; pick a later cutoff")
+    model = fit_with_early_stopping(sequences, len(split.items), max_epochs=max_epochs, **params)
+    scorer = _WithPopularFallback(model, np.asarray(split.train.sum(axis=0), dtype=np.float32).ravel())
+    return temporal_result_row("SASRec", scorer, split, time.perf_counter() - started)
+
+
+class _WithPopularFallback:
+    """A fitted SASRec's scores, and a popularity ranking for users whose sequence was empty at fit time."""
+
+    def __init__(self, model: SASRec, popularity: np.ndarray):
+        self.model, self.popularity = model, popularity
+
+    def scores(self, user_rows) -> np.ndarray:
+        rows = np.asarray(user_rows, dtype=np.int64)
+        out = np.tile(self.popularity, (len(rows), 1))
+        known = np.array([len(self.model.sequences_[r]) > 0 for r in rows], dtype=bool)
+        if known.any():
+            out[known] = self.model.scores(rows[known])
+        return out
+
+
 def _pad(sequences) -> np.ndarray:
     """Left-pad token sequences (item rows + 1 are passed in) with PAD to the longest one."""
     width = max(len(s) for s in sequences)

@@ -92,12 +92,21 @@ def evaluate_temporal(model: Recommender, split: TemporalSplit, *, ks=DEFAULT_KS
     Columns: model, n_users, fit_s, then HR/Recall/NDCG/MAP at each k, MRR, coverage@k and ARP@k for
     the largest k. The top lists are truncated at max(ks) (MRR counts a first hit within it).
     """
-    users = split.evaluated_users
-    if users.size == 0:
+    if split.evaluated_users.size == 0:
         raise RecommendDataError("no user has a new item after the cutoff; pick an earlier cutoff")
     started = time.perf_counter()
     model.fit(split.train)
-    fit_s = time.perf_counter() - started
+    return temporal_result_row(type(model).__name__, model, split, time.perf_counter() - started, ks=ks,
+                               batch_size=batch_size)
+
+
+def temporal_result_row(name: str, model, split: TemporalSplit, fit_s: float, *, ks=DEFAULT_KS,
+                        batch_size: int = 1024) -> pd.DataFrame:
+    """Rank every item for each evaluated user with a model fitted on the split's train part (anything
+    with `scores(user_rows)`); the row `evaluate_temporal` returns, under the model's `name`."""
+    users = split.evaluated_users
+    if users.size == 0:
+        raise RecommendDataError("no user has a new item after the cutoff; pick an earlier cutoff")
     k_max = max(ks)
     tops = []
     for start in range(0, users.size, batch_size):
@@ -108,7 +117,7 @@ def evaluate_temporal(model: Recommender, split: TemporalSplit, *, ks=DEFAULT_KS
     top = np.vstack(tops)
     relevant = [split.test.indices[split.test.indptr[u]:split.test.indptr[u + 1]] for u in users]
     popularity = np.asarray((split.train > 0).sum(axis=0)).ravel() / split.train.shape[0]
-    row = {"model": type(model).__name__, "n_users": int(users.size), "fit_s": fit_s,
+    row = {"model": name, "n_users": int(users.size), "fit_s": fit_s,
            **topk_metrics(top, relevant, ks),
            f"coverage@{k_max}": float(np.unique(top).size / split.train.shape[1]),
            f"ARP@{k_max}": float(popularity[top].mean())}
