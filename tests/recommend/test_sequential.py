@@ -310,6 +310,10 @@ def test_one_sequences_state_in_numpy_equals_the_networks(features):
     batched = model.sequence_states(probes + [np.array([0, 1])])[:len(probes)]  # through torch
     one_by_one = np.vstack([model.sequence_states([probe]) for probe in probes])  # through numpy
     np.testing.assert_allclose(one_by_one, batched, rtol=1e-4, atol=1e-5)
+    # the scores of one sequence (numpy) and of a batch (torch) agree too
+    np.testing.assert_allclose(model.scores_for_sequences(probes[2:]), model.scores_for_sequences(probes)[2:],
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(model.scores([7]), model.scores([7, 8])[:1], rtol=1e-4, atol=1e-4)
 
 
 def test_evaluate_temporal_sequential_gives_the_columns_of_evaluate_temporal_and_a_fallback():

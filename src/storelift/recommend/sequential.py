@@ -410,6 +410,8 @@ class SASRec(ItemVectorLinks, Recommender):
             empty = [int(r) for r in rows if len(self.sequences_[r]) == 0][:5]
             raise RecommendModelError(
                 f"user rows {empty} had no items at fit time; score them with Popularity instead")
+        if len(rows) == 1:  # a request: the state in numpy (see sequence_states)
+            return self.sequence_states([self.sequences_[rows[0]]]) @ self.item_factors_.T
         return self._scored(lambda torch: self._logits(torch, [self.sequences_[r] for r in rows]))
 
     def sequence_states(self, sequences) -> np.ndarray:
@@ -452,6 +454,8 @@ class SASRec(ItemVectorLinks, Recommender):
         sequences = self._as_sequences(sequences, self.n_items_)
         if any(s.size == 0 for s in sequences):
             raise RecommendModelError("a sequence is empty; SASRec needs at least one item (use Popularity)")
+        if len(sequences) == 1:  # a request: the state in numpy (see sequence_states)
+            return self.sequence_states(sequences) @ self.item_factors_.T
         return self._scored(lambda torch: self._logits(torch, sequences))
 
     def __getstate__(self) -> dict:
