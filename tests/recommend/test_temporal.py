@@ -60,3 +60,11 @@ def test_evaluate_temporal_reports_accuracy_coverage_and_popularity_bias():
     assert knn["n_users"] == 3 and knn["coverage@3"] <= 1.0
     with pytest.raises(RecommendDataError, match="no events before"):
         temporal_split(events(), "2024-01-01")
+
+
+def test_a_catalog_smaller_than_k_ranks_every_item_instead_of_failing():
+    split = temporal_split(events(), "2025-02-01")  # 5 items, asked for the top 10 and 20
+    got = evaluate_temporal(Popularity(), split).iloc[0]
+    small = evaluate_temporal(Popularity(), split, ks=(5,)).iloc[0]
+    for name in ("HR", "Recall", "NDCG", "MAP"):
+        assert got[f"{name}@10"] == pytest.approx(small[f"{name}@5"]) == pytest.approx(got[f"{name}@20"])

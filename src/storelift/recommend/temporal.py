@@ -76,7 +76,7 @@ def topk_metrics(top: np.ndarray, relevant: list[np.ndarray], ks=DEFAULT_KS) -> 
     for k in ks:
         h = hits[:, :k]
         ideal = np.array([discounts[:int(min(k, n))].sum() for n in n_rel])
-        precision_at_hit = np.cumsum(h, axis=1) / np.arange(1, k + 1) * h
+        precision_at_hit = np.cumsum(h, axis=1) / np.arange(1, h.shape[1] + 1) * h  # k or fewer: a small catalog
         out[f"HR@{k}"] = float(h.any(axis=1).mean())
         out[f"Recall@{k}"] = float((h.sum(axis=1) / np.minimum(k, n_rel)).mean())
         out[f"NDCG@{k}"] = float(((h * discounts[:k]).sum(axis=1) / ideal).mean())
