@@ -205,6 +205,9 @@ def test_evidence_sequences_count_weighted_events_in_time_order_and_a_repeat_onc
     assert later[1].tolist() == [1, 2]
     with pytest.raises(RecommendDataError, match="occurred_at"):
         evidence_sequences(evidence.drop(columns="occurred_at"), users, items)
+    in_utc = evidence.assign(occurred_at=evidence.occurred_at.dt.tz_localize("UTC"))
+    assert [s.tolist() for s in evidence_sequences(in_utc, users, items, now=at + pd.Timedelta(hours=5))] == \
+        [[0, 1, 0], [1], []]
 
 
 def test_early_stopping_then_a_refit_on_the_whole_sequences():

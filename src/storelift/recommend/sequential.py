@@ -94,7 +94,10 @@ def evidence_sequences(evidence: pd.DataFrame, users: pd.Index, items: pd.Index,
     times = pd.to_datetime(evidence["occurred_at"])
     keep = evidence["event"].map(weights).fillna(0).to_numpy() > 0
     if now is not None:
-        keep &= (times <= pd.Timestamp(now)).to_numpy()
+        now = pd.Timestamp(now)
+        if getattr(times.dt, "tz", None) is not None and now.tzinfo is None:
+            now = now.tz_localize(times.dt.tz)  # as weighted_interactions reads a naive `now`
+        keep &= (times <= now).to_numpy()
     user_rows = pd.Index(users).get_indexer(evidence["user_id"])
     item_rows = pd.Index(items).get_indexer(evidence["item_id"])
     keep &= (user_rows >= 0) & (item_rows >= 0)
