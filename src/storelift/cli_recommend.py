@@ -184,9 +184,11 @@ def fit_sequential(evidence: pd.DataFrame, interactions, catalog, now):
     sequences = evidence_sequences(evidence, interactions.users, interactions.items, now)
     categories = [c if c else None for c in catalog.category]
     steps = sum(len(s) for s in sequences)
-    with console.status(f"fitting SASRec on {interactions.n_users:,} customers' sequences ({steps:,} steps)"):
+    title = f"fitting SASRec on {interactions.n_users:,} customers' sequences ({steps:,} steps)"
+    with console.status(title) as status:
         loss = "ce" if interactions.n_items <= FULL_SOFTMAX_MAX_ITEMS else "sampled"
-        return fit_with_early_stopping(sequences, interactions.n_items, item_features=categories, loss=loss)
+        return fit_with_early_stopping(sequences, interactions.n_items, item_features=categories, loss=loss,
+                                       progress=lambda line: status.update(f"{title}: {line}"))
 
 
 def fit_vendor_balance(model, interactions, catalog, max_boost: float):

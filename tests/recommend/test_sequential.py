@@ -334,3 +334,15 @@ def test_evaluate_temporal_sequential_gives_the_columns_of_evaluate_temporal_and
     assert row.columns.tolist() == evaluate_temporal(Popularity(), split).columns.tolist()
     assert row.model.iat[0] == "SASRec" and row.n_users.iat[0] == 60  # u59 too, on the popular list
     assert row["HR@10"].iat[0] > 0.9
+
+
+def test_early_stopping_reports_each_epoch_of_both_stages():
+    lines = []
+    model = fit_with_early_stopping(successor_sequences(n_users=40), N_ITEMS, max_epochs=6, patience=2,
+                                    progress=lines.append, **TINY)
+    choosing = [line for line in lines if line.startswith("choosing the epoch count: epoch ")]
+    training = [line for line in lines if line.startswith("training on all: epoch ")]
+    assert len(choosing) + len(training) == len(lines) and 1 <= len(choosing) <= 6
+    assert all("validation NDCG@10" in line for line in choosing)
+    assert training == [line for line in training if f"/{model.epochs}, loss " in line]
+    assert len(training) == model.epochs

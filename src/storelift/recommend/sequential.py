@@ -259,9 +259,10 @@ class SASRec(ItemVectorLinks, Recommender):
         if self.loss not in LOSSES:
             raise RecommendModelError(f"loss is {self.loss!r}; pass one of {LOSSES}")
 
-    def fit(self, sequences, n_items: int, *, validation_targets=None) -> "SASRec":
+    def fit(self, sequences, n_items: int, *, validation_targets=None, progress=None) -> "SASRec":
         """Train on each user's item-row sequence; `validation_targets` (item row per user, -1 = none)
-        turns on early stopping by validation NDCG@10 with `patience` epochs."""
+        turns on early stopping by validation NDCG@10 with `patience` epochs. `progress`, when given,
+        is called with each epoch's row of `history_` as it ends."""
         self._check_params()
         torch = _torch()
         if not isinstance(n_items, (int, np.integer)) or n_items < 1:
@@ -289,7 +290,7 @@ class SASRec(ItemVectorLinks, Recommender):
         try:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(self.random_state)
-                self._train(torch, sequences, targets)
+                self._train(torch, sequences, targets, progress)
         finally:
             torch.set_num_threads(threads)
         return self
@@ -315,7 +316,7 @@ class SASRec(ItemVectorLinks, Recommender):
                     "Interactions.item_rows or event_sequences")
         return out
 
-    def _train(self, torch, sequences, targets) -> None:
+    def _train(self, torch, sequences, targets, progress=None) -> None:
         rng = np.random.default_rng(self.random_state)
         self.network_ = _network(torch, self.n_items_, self.max_len, self.hidden, self.blocks, self.heads,
                                  self.dropout, self.feature_codes_)
@@ -346,6 +347,8 @@ class SASRec(ItemVectorLinks, Recommender):
                 row["validation_ndcg10"] = self._validation_ndcg(torch, evaluated, targets[evaluated])
                 row["validation_s"] = time.perf_counter() - started
             history.append(row)
+            if progress is not None:
+                progress(row)
             if self.verbose:
                 print(", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()),
                       flush=True)
@@ -490,14 +493,15 @@ class SASRec(ItemVectorLinks, Recommender):
 
 
 def fit_with_early_stopping(sequences, n_items: int, *, max_epochs: int = 100, patience: int = 5,
-                            **params) -> SASRec:
+                            progress=None, **params) -> SASRec:
     """A SASRec trained on whole sequences for as many epochs as served best on each sequence's last item.
 
     First each sequence of 3 or more items lends its last item as a validation target (the model
     trains on the rest, stopping after `patience` epochs without a better NDCG@10); then a fresh
     model with the best epoch count trains on the whole sequences, so the newest step counts too.
     Without any sequence long enough to hold one out, it trains `min(max_epochs, 20)` epochs.
-    `params` go to SASRec (hidden, dropout, item_features, ...).
+    `params` go to SASRec (hidden, dropout, item_features, ...); `progress`, when given, is called
+    with a line of text after each epoch of either stage.
     """
     sequences = [np.asarray(s, dtype=np.int64).ravel() for s in sequences]
     long_enough = np.array([s.size >= 3 for s in sequences], dtype=bool)
@@ -506,9 +510,22 @@ def fit_with_early_stopping(sequences, n_items: int, *, max_epochs: int = 100, p
         targets = np.array([s[-1] if ok else -1 for s, ok in zip(sequences, long_enough)], dtype=np.int64)
         trimmed = [s[:-1] if ok else s for s, ok in zip(sequences, long_enough)]
         probe = SASRec(**params, epochs=max_epochs, patience=patience)
-        probe.fit(trimmed, n_items, validation_targets=targets)
+        probe.fit(trimmed, n_items, validation_targets=targets, progress=_epoch_lines(progress, "choosing the epoch count"))
         epochs = int(probe.best_epoch_)
-    return SASRec(**params, epochs=epochs, patience=patience).fit(sequences, n_items)
+    return SASRec(**params, epochs=epochs, patience=patience).fit(
+        sequences, n_items, progress=_epoch_lines(progress, "training on all", epochs))
+
+
+def _epoch_lines(progress, stage: str, epochs: int | None = None):
+    """An epoch callback for SASRec.fit that hands `progress` one line of text; None without progress."""
+    if progress is None:
+        return None
+
+    def report(row: dict) -> None:
+        of = f"/{epochs}" if epochs else ""
+        scored = f", validation NDCG@10 {row['validation_ndcg10']:.4f}" if "validation_ndcg10" in row else ""
+        progress(f"{stage}: epoch {row['epoch']}{of}, loss {row['loss']:.3f}{scored}")
+    return report
 
 
 def evaluate_sequential(split: LeaveOneOutSplit, sequences: pd.DataFrame, stage: str = "validation", *,
