@@ -400,14 +400,18 @@ class SASRec(ItemVectorLinks, Recommender):
 
     def _logits(self, torch, sequences, chunk: int = 1024) -> np.ndarray:
         out = np.empty((len(sequences), self.n_items_), dtype=np.float32)
-        if self.network_.training:  # eval() walks every module: not on each request
-            self.network_.eval()
         with torch.no_grad():
             for start in range(0, len(sequences), chunk):
-                tokens = torch.from_numpy(_pad([s[-self.max_len:] + 1 for s in sequences[start:start + chunk]]))
-                last = self.network_(tokens)[:, -1]
-                out[start:start + len(tokens)] = self.network_.item_logits(last).numpy()
+                last = self._last_states(torch, sequences[start:start + chunk])
+                out[start:start + len(last)] = self.network_.item_logits(last).numpy()
         return out
+
+    def _last_states(self, torch, sequences):
+        """The network's state at each sequence's newest position (a torch tensor; call under no_grad)."""
+        if self.network_.training:  # eval() walks every module: not on each request
+            self.network_.eval()
+        tokens = torch.from_numpy(_pad([s[-self.max_len:] + 1 for s in sequences]))
+        return self.network_(tokens)[:, -1]
 
     def scores(self, user_rows) -> np.ndarray:
         """Next-item logits after each user's fitted sequence (dense float32 users x items)."""
@@ -435,11 +439,8 @@ class SASRec(ItemVectorLinks, Recommender):
             return state[None, :].astype(np.float32, copy=False)
 
         def states(torch):
-            if self.network_.training:  # eval() walks every module: not on each request
-                self.network_.eval()
             with torch.no_grad():
-                tokens = torch.from_numpy(_pad([s[-self.max_len:] + 1 for s in sequences]))
-                return self.network_(tokens)[:, -1].numpy().astype(np.float32)
+                return self._last_states(torch, sequences).numpy().astype(np.float32)
         return self._scored(states)
 
     @property
